@@ -1,0 +1,58 @@
+"""Reads for organizations and devices; every function is scoped to one org."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from devices.models import Device, Organization
+
+STATES = ("live", "stale", "offline", "unseen")
+
+
+def _state_expression(now: datetime) -> Case:
+    # Thresholds are per org, so the cut-offs are computed in SQL from the joined org row.
+    return Case(
+        When(last_seen_at__isnull=True, then=Value("unseen")),
+        When(Q(last_seen_at__gte=Value(now) - F("organization__stale_after")), then=Value("live")),
+        When(Q(last_seen_at__gte=Value(now) - F("organization__offline_after")), then=Value("stale")),
+        default=Value("offline"),
+        output_field=CharField(),
+    )
+
+
+def device_state(device: Device, now: datetime | None = None) -> str:
+    now = now or timezone.now()
+    if device.last_seen_at is None:
+        return "unseen"
+    age = now - device.last_seen_at
+    if age <= device.organization.stale_after:
+        return "live"
+    if age <= device.organization.offline_after:
+        return "stale"
+    return "offline"
+
+
+def device_list(*, organization: Organization, now: datetime | None = None) -> QuerySet[Device]:
+    """The org's devices, each annotated with `state`."""
+    now = now or timezone.now()
+    return (
+        Device.objects.filter(organization=organization)
+        .select_related("organization")
+        .annotate(state=_state_expression(now))
+        .order_by("name")
+    )
+
+
+def device_counts_by_state(*, organization: Organization, now: datetime | None = None) -> dict[str, int]:
+    counts = dict.fromkeys(STATES, 0)
+    rows = device_list(organization=organization, now=now).order_by().values("state").annotate(n=Count("id"))
+    for row in rows:
+        counts[row["state"]] = row["n"]
+    return counts
+
+
+def organizations_for_user(*, user: object) -> QuerySet[Organization]:
+    return Organization.objects.filter(memberships__user=user).distinct()

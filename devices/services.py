@@ -1,0 +1,156 @@
+"""Writes for organizations, devices and API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from devices import keys
+from devices.models import ApiKey, Device, Membership, Organization, Scope
+
+# last_used_at is a hint for admins, not an audit log: writing it on every
+# request would turn every API call into a row update.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    plaintext: str  # shown once to the person who asked, never stored or logged
+
+
+def organization_create(*, name: str, slug: str | None = None) -> Organization:
+    return Organization.objects.create(name=name, slug=slug or slugify(name))
+
+
+def membership_grant(*, user: AbstractBaseUser, organization: Organization, role: str) -> Membership:
+    membership, _ = Membership.objects.update_or_create(
+        user=user, organization=organization, defaults={"role": role}
+    )
+    return membership
+
+
+def device_create(*, organization: Organization, name: str, tags: dict[str, str] | None = None,
+                  description: str = "") -> Device:
+    return Device.objects.create(
+        organization=organization, name=name, slug=slugify(name) or name, tags=tags or {}, description=description
+    )
+
+
+def device_get_or_register(*, organization: Organization, name: str) -> Device:
+    """Return the org's device called `name`, creating it; safe under concurrent first writes."""
+    try:
+        return Device.objects.get(organization=organization, name=name)
+    except Device.DoesNotExist:
+        pass
+    try:
+        with transaction.atomic():
+            return device_create(organization=organization, name=name)
+    except IntegrityError:
+        return Device.objects.get(organization=organization, name=name)
+
+
+def device_mark_seen(*, device_ids: list[int], at: datetime, resolution: timedelta) -> int:
+    """Advance last_seen_at, skipping devices already seen within `resolution`."""
+    cutoff = at - resolution
+    stale = Device.objects.filter(id__in=device_ids).exclude(last_seen_at__gte=cutoff)
+    return stale.update(last_seen_at=at)
+
+
+def _validate_scopes(scopes: list[str]) -> list[str]:
+    valid = set(Scope.values)
+    unknown = sorted(set(scopes) - valid)
+    if unknown:
+        raise ValueError(f"Unknown scope(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}.")
+    if not scopes:
+        raise ValueError("A key needs at least one scope.")
+    return sorted(set(scopes))
+
+
+def api_key_issue(
+    *,
+    organization: Organization,
+    name: str,
+    scopes: list[str],
+    device: Device | None = None,
+    expires_at: datetime | None = None,
+    rate_limit: str = "",
+    rotated_from: ApiKey | None = None,
+) -> IssuedKey:
+    if device is not None and device.organization_id != organization.id:
+        raise ValueError("The device belongs to another organization.")
+    plaintext, key_id, secret = keys.generate()
+    api_key = ApiKey.objects.create(
+        organization=organization,
+        device=device,
+        name=name,
+        key_id=key_id,
+        digest=keys.digest(secret),
+        scopes=_validate_scopes(scopes),
+        expires_at=expires_at,
+        rate_limit=rate_limit,
+        rotated_from=rotated_from,
+    )
+    return IssuedKey(api_key=api_key, plaintext=plaintext)
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+@transaction.atomic
+def api_key_rotate(*, api_key: ApiKey, grace: timedelta | None = None) -> IssuedKey:
+    """Issue a replacement with the same grants; the old key stops working after `grace`."""
+    if grace is None:
+        grace = timedelta(hours=settings.API_KEY_ROTATION_GRACE_HOURS)
+    old = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if not old.is_active():
+        raise ValueError("Only an active key can be rotated.")
+    if hasattr(old, "rotated_to"):
+        raise ValueError("This key has already been rotated.")
+    issued = api_key_issue(
+        organization=old.organization,
+        name=old.name,
+        scopes=old.scopes,
+        device=old.device,
+        expires_at=old.expires_at,
+        rate_limit=old.rate_limit,
+        rotated_from=old,
+    )
+    deadline = timezone.now() + grace
+    if old.expires_at is None or old.expires_at > deadline:
+        old.expires_at = deadline
+        old.save(update_fields=["expires_at"])
+    return issued
+
+
+def api_key_authenticate(plaintext: str) -> ApiKey | None:
+    """Return the active key for `plaintext`, or None. Unknown id and wrong secret look the same."""
+    parsed = keys.parse(plaintext)
+    if parsed is None:
+        return None
+    api_key = (
+        ApiKey.objects.select_related("organization", "device").filter(key_id=parsed.key_id).first()
+    )
+    # Compute a digest even for an unknown id so both failures cost the same time.
+    stored = api_key.digest if api_key is not None else "0" * 64
+    if not keys.matches(parsed.secret, stored) or api_key is None:
+        return None
+    now = timezone.now()
+    if not api_key.is_active(now):
+        return None
+    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).exclude(last_used_at__gt=now - LAST_USED_RESOLUTION).update(
+            last_used_at=now
+        )
+        api_key.last_used_at = now
+    return api_key

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from devices import apis
+
+urlpatterns = [
+    path("devices/", apis.DeviceListApi.as_view(), name="device-list"),
+    path("status", apis.StatusApi.as_view(), name="status"),
+]

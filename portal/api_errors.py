@@ -1,0 +1,38 @@
+"""Every API error body has the same shape: {"code": ..., "message": ..., [detail]}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+_CODES = {
+    status.HTTP_400_BAD_REQUEST: "invalid",
+    status.HTTP_401_UNAUTHORIZED: "unauthorized",
+    status.HTTP_403_FORBIDDEN: "forbidden",
+    status.HTTP_404_NOT_FOUND: "not_found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: "request_too_large",
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+    status.HTTP_429_TOO_MANY_REQUESTS: "too_many_requests",
+    status.HTTP_503_SERVICE_UNAVAILABLE: "unavailable",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    body: dict[str, Any] = {"code": _CODES.get(response.status_code, "error")}
+    if isinstance(exc, exceptions.ValidationError):
+        body["message"] = "Invalid request; see 'detail' for each field."
+        body["detail"] = data
+    elif isinstance(data, dict) and "detail" in data:
+        body["message"] = str(data["detail"])
+    else:
+        body["message"] = str(data)
+    response.data = body
+    return response

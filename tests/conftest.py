@@ -1,0 +1,72 @@
+"""Shared fixtures: organizations, devices, keys and an API client per key."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from devices import services
+from devices.models import Device, Organization, Scope
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+ALL_SCOPES = list(Scope.values)
+
+
+def require_server(available: bool, reason: str) -> None:
+    """Skip when a server binary is missing, except under CI=true where it is a failure."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing server fails the run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def org(db: None) -> Organization:
+    return services.organization_create(name="Acme Edge")
+
+
+@pytest.fixture
+def other_org(db: None) -> Organization:
+    return services.organization_create(name="Globex")
+
+
+@pytest.fixture
+def device(org: Organization) -> Device:
+    return services.device_create(organization=org, name="edge-01", tags={"site": "lab"})
+
+
+@pytest.fixture
+def issue_key(db: None) -> Callable[..., str]:
+    def _issue(organization: Organization, scopes: list[str] | None = None, **kwargs: object) -> str:
+        issued = services.api_key_issue(
+            organization=organization, name="test key", scopes=scopes or ALL_SCOPES, **kwargs  # type: ignore[arg-type]
+        )
+        return issued.plaintext
+
+    return _issue
+
+
+@pytest.fixture
+def client_for() -> Callable[[str], APIClient]:
+    def _client(plaintext: str, header: str = "bearer") -> APIClient:
+        client = APIClient()
+        if header == "bearer":
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+        elif header == "token":
+            client.credentials(HTTP_AUTHORIZATION=f"Token {plaintext}")
+        else:
+            client.credentials(HTTP_X_API_KEY=plaintext)
+        return client
+
+    return _client
+
+
+@pytest.fixture
+def api(org: Organization, issue_key: Callable[..., str], client_for: Callable[[str], APIClient]) -> APIClient:
+    """A client holding an all-scopes key of `org`."""
+    return client_for(issue_key(org))
