@@ -1,0 +1,3 @@
+from beacon_agent.cli import main
+
+raise SystemExit(main())

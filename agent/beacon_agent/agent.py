@@ -1,0 +1,275 @@
+"""The agent loop: collect on a schedule, batch, send, spool on failure, replay in order.
+
+Single-threaded on purpose: one Python thread is the smallest footprint, and a
+blocked send delays the next collection by at most `timeout` seconds.
+
+Ordering invariant: batches reach the portal in the order they were flushed.
+A batch goes to the in-memory `pending` queue only while the spool is empty and
+no backoff is running; otherwise it is appended to the spool. On a retryable failure
+every pending batch is moved to the spool (behind older spooled ones), and the
+sender always drains the spool before `pending`.
+"""
+
+from __future__ import annotations
+
+import collections
+import gzip
+import logging
+import math
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Deque, Dict, List, Optional
+
+from beacon_agent import sender as sender_mod
+from beacon_agent.collectors import Context, collect_all
+from beacon_agent.config import Config
+from beacon_agent.lineprotocol import Point, encode_batch
+from beacon_agent.sender import Result, Sender
+from beacon_agent.spool import Counters, Record, Spool
+
+log = logging.getLogger("beacon_agent")
+
+
+@dataclass
+class Batch:
+    payload: bytes  # gzip line protocol
+    points: int
+
+
+def make_context(config: Config) -> Context:
+    return Context(proc=config.proc, percpu=config.percpu, ignore_interfaces=frozenset(config.ignore_interfaces))
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class Agent:
+    def __init__(
+        self,
+        config: Config,
+        sender: Optional[Sender] = None,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Optional[random.Random] = None,
+    ) -> None:
+        self.config = config
+        self.sender = sender or Sender(config)
+        self.clock = clock
+        self.rng = rng or random.Random()
+        os.makedirs(config.state_dir, mode=0o700, exist_ok=True)
+        self.counters = Counters(os.path.join(config.state_dir, "counters.json"))
+        self.spool = Spool(
+            os.path.join(config.state_dir, "spool"), config.spool_max_bytes, config.spool_segment_bytes, self.counters
+        )
+        self.ctx = make_context(config)
+        self.tags = {**config.tags, "device": config.device}
+        self.buffer: List[Point] = []
+        self.pending: Deque[Batch] = collections.deque()
+        self.stop = threading.Event()
+        self.next_send = 0.0  # monotonic time before which nothing is sent (backoff)
+        self.failures = 0  # consecutive failed sends, drives the backoff exponent
+        self.single_left = 0  # after a rejected merged replay: how many spool records to send one at a time
+        self.stats: Dict[str, int] = collections.Counter()  # type: ignore[assignment]
+
+    # --- collecting ------------------------------------------------------------------------------------
+
+    def collect(self) -> int:
+        self.ctx.tick()
+        points, failed = collect_all(self.ctx, self.config.collectors)
+        self.stats["collections"] += 1
+        self.stats["collect_errors"] += failed
+        points.append(self._self_point())
+        for point in points:
+            point.tags = {**self.tags, **point.tags}
+        self.buffer.extend(points)
+        return len(points)
+
+    def _self_point(self) -> Point:
+        # Telegraf-style `internal` metrics: measurement `beacon_agent`, so the drop counter is
+        # `beacon_agent_dropped_points` in a Prometheus/Grafana naming scheme.
+        user, system = os.times()[:2]
+        fields = {
+            "dropped_points": self.counters["dropped_points"],
+            "discarded_points": self.counters["discarded_points"],
+            "spool_bytes": self.spool.bytes,
+            "spooled_points": self.spool.points,
+            "sent_points": self.stats["sent_points"],
+            "send_failures": self.stats["send_failures"],
+            "collections": self.stats["collections"],
+            "collect_errors": self.stats["collect_errors"],
+            "rss_bytes": _rss_bytes(),
+            "cpu_seconds": round(user + system, 3),
+        }
+        return Point("beacon_agent", {}, dict(fields), self.ctx.now_ns)
+
+    def flush(self) -> None:
+        """Encode the buffer into batches of at most batch_size points and queue them."""
+        while self.buffer:
+            chunk, self.buffer = self.buffer[: self.config.batch_size], self.buffer[self.config.batch_size :]
+            body = encode_batch(chunk, self.config.precision)
+            if not body:
+                continue
+            batch = Batch(sender_mod.compress(body), body.count(b"\n"))
+            if self.spool.empty() and not self.pending_backoff():
+                self.pending.append(batch)
+            else:
+                self.spool.append(batch.payload, batch.points)
+
+    def pending_backoff(self) -> bool:
+        return self.clock() < self.next_send
+
+    # --- sending ---------------------------------------------------------------------------------------
+
+    def _spill(self) -> None:
+        while self.pending:
+            batch = self.pending.popleft()
+            self.spool.append(batch.payload, batch.points)
+
+    def _backoff(self, result: Result) -> float:
+        self.failures += 1
+        # Exponential with "equal jitter": half fixed, half random, so a fleet recovering from the
+        # same outage does not return in lockstep.
+        ceiling = min(self.config.backoff_max, self.config.backoff_initial * 2 ** (self.failures - 1))
+        delay = ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+        if result.retry_after is not None:
+            delay = max(delay, result.retry_after)  # the server said when; never earlier
+        self.next_send = self.clock() + delay
+        return delay
+
+    def _next_payload(self) -> tuple:
+        """(payload, points, spool records or None, pending batch or None) for the oldest unsent data."""
+        if not self.spool.empty():
+            records = self.spool.peek(1 if self.single_left else self.config.batch_size)
+            if len(records) == 1:
+                return records[0].payload, records[0].points, records, None
+            # Merge small spooled batches into one request: replay is bounded by round trips.
+            body = b"".join(gzip.decompress(r.payload) for r in records)
+            return sender_mod.compress(body), sum(r.points for r in records), records, None
+        if self.pending:
+            batch = self.pending[0]
+            return batch.payload, batch.points, None, batch
+        return b"", 0, None, None
+
+    def send_one(self) -> Optional[Result]:
+        """Try the oldest unsent batch once. None when there is nothing to send."""
+        payload, points, records, batch = self._next_payload()
+        if not points:
+            return None
+        result = self.sender.send(payload)
+        if result.outcome == sender_mod.OK:
+            self._done(records, batch)
+            self.stats["sent_points"] += points
+            self.stats["sent_batches"] += 1
+            self.failures = 0
+            self.next_send = 0.0
+            if records is not None and self.single_left:
+                self.single_left -= 1
+            return result
+        self.stats["send_failures"] += 1
+        if result.outcome == sender_mod.REJECTED:
+            if records is not None and len(records) > 1:
+                # One of several merged batches is bad: retry them one by one so only it is lost.
+                self.single_left = len(records)
+                return result
+            self._done(records, batch)
+            self.counters.add("discarded_points", points)
+            self.single_left = max(0, self.single_left - 1)
+            log.error(
+                "portal rejected a batch of %d points (HTTP %d%s): %s; discarded, it would never be accepted",
+                points, result.status, f", line {result.line}" if result.line else "", result.message,
+            )
+            return result
+        self._spill()
+        delay = self._backoff(result)
+        if result.outcome == sender_mod.AUTH:
+            log.error(
+                "AUTHENTICATION/CONFIGURATION ERROR: HTTP %d from %s: %s. Check api_key (BEACON_API_KEY) and url; "
+                "points are kept in the spool (%d points, %d bytes) and retried in %.1f s",
+                result.status, self.config.url, result.message, self.spool.points, self.spool.bytes, delay,
+            )
+        else:
+            log.warning(
+                "send failed (%s): %s; %d points spooled, retrying in %.1f s",
+                f"HTTP {result.status}" if result.status else "network", result.message, self.spool.points, delay,
+            )
+        return result
+
+    def _done(self, records: Optional[List[Record]], batch: Optional[Batch]) -> None:
+        if records is not None:
+            self.spool.ack(records)
+        elif batch is not None:
+            self.pending.popleft()
+
+    def pump(self, deadline: float) -> None:
+        """Send until nothing is left, a failure starts a backoff, or `deadline` (monotonic) passes."""
+        while self.clock() < deadline and not self.pending_backoff():
+            result = self.send_one()
+            if result is None or result.outcome in (sender_mod.RETRY, sender_mod.AUTH):
+                return
+
+    def has_unsent(self) -> bool:
+        return bool(self.pending) or not self.spool.empty()
+
+    # --- the loop --------------------------------------------------------------------------------------
+
+    def _jitter(self, amount: float) -> float:
+        return self.rng.uniform(0, amount) if amount > 0 else 0.0
+
+    def run(self) -> int:
+        interval = self.config.interval
+        now = self.clock()
+        next_collect = now
+        next_flush = now + self.config.flush_interval + self._jitter(self.config.flush_jitter)
+        log.info(
+            "beacon-agent started: url=%s device=%s interval=%ss collectors=%s spool=%d points",
+            self.config.url, self.config.device, interval, ",".join(self.config.collectors), self.spool.points,
+        )
+        while not self.stop.is_set():
+            now = self.clock()
+            if now >= next_collect:
+                self.collect()
+                # Stay on the grid; after a long stall skip the missed rounds rather than burst.
+                next_collect += interval * max(1, math.ceil((now - next_collect) / interval + 1e-9))
+                next_collect += self._jitter(self.config.collection_jitter)
+            if self.buffer and (len(self.buffer) >= self.config.batch_size or now >= next_flush):
+                self.flush()
+                next_flush = now + self.config.flush_interval + self._jitter(self.config.flush_jitter)
+            self.pump(deadline=next_collect)
+            wake = min(next_collect, next_flush)
+            if self.has_unsent():
+                wake = min(wake, max(self.next_send, self.clock() + 0.001))
+            self.stop.wait(max(0.0, wake - self.clock()))
+        return self.shutdown()
+
+    def shutdown(self) -> int:
+        """Flush on SIGTERM: send what we can within shutdown_timeout, spool the rest durably."""
+        self.flush()
+        deadline = self.clock() + self.config.shutdown_timeout
+        self.next_send = min(self.next_send, self.clock())  # a stopping agent tries once more now
+        self.pump(deadline)
+        self._spill()
+        log.info(
+            "beacon-agent stopped: sent %d points; %d points left in the spool for the next start",
+            self.stats["sent_points"], self.spool.points,
+        )
+        return 0
+
+    def once(self, settle: float = 1.0) -> Result:
+        """Collect (two samples `settle` s apart, so cpu percentages exist) and send one batch, no spool."""
+        self.ctx.tick()
+        collect_all(self.ctx, self.config.collectors)
+        time.sleep(settle)
+        self.collect()
+        body = encode_batch(self.buffer, self.config.precision)
+        self.buffer = []
+        return self.sender.send(sender_mod.compress(body))
