@@ -44,7 +44,7 @@ class Config:
     timeout: float = 10.0  # per HTTP request
     state_dir: str = "/var/lib/beacon-agent"
     spool_max_bytes: int = 64 * 1024 * 1024
-    spool_segment_bytes: int = 1024 * 1024
+    spool_segment_bytes: int = 0  # 0: max_bytes/8, within 1 KiB..1 MiB (dropping frees 1/8 of the spool)
     backoff_initial: float = 1.0
     backoff_max: float = 300.0
     shutdown_timeout: float = 5.0  # how long SIGTERM may spend sending before spooling the rest
@@ -151,7 +151,8 @@ def load_config(path: Optional[str] = None, environ: Optional[Mapping[str, str]]
         raise ConfigError(f"config file {file_path} does not exist")
     # Accept both flat keys and an [agent] table (Telegraf users write the latter).
     if isinstance(data.get("agent"), dict):
-        data = {**data, **data.pop("agent")}
+        agent_table = data.pop("agent")
+        data = {**data, **agent_table}
     defaults = Config()
     known = {f.name: getattr(defaults, f.name) for f in dataclasses.fields(Config)}
     values: Dict[str, Any] = {}
@@ -188,6 +189,8 @@ def _finish(config: Config) -> Config:
             raise ConfigError(f"{name} must be > 0, got {getattr(config, name)}")
     if config.batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {config.batch_size}")
+    if config.spool_segment_bytes == 0:
+        config.spool_segment_bytes = max(1024, min(1024 * 1024, config.spool_max_bytes // 8))
     if config.spool_segment_bytes < 1024 or config.spool_max_bytes < 2 * config.spool_segment_bytes:
         raise ConfigError(
             f"spool_max_bytes ({config.spool_max_bytes}) must be at least twice spool_segment_bytes "
