@@ -28,8 +28,14 @@ $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 
 venv: $(VENV)/.installed
 
+demo: venv
+	PY=$(PY) HOST=$(HOST) PORT=$(PORT) scripts/demo.sh
+
 test: venv
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: venv
+	@for script in bench/*.py; do echo "==> $$script"; DEBUG=1 $(PY) $$script || exit 1; done
 
 lint: venv
 	$(VENV)/bin/ruff check .

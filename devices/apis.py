@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices import selectors
+from devices.authentication import request_organization
 from devices.models import Device, Scope
 from devices.serializers import DeviceSerializer, StatusSerializer
 from portal import __version__
@@ -22,8 +24,8 @@ class DeviceListApi(ListAPIView[Device]):
     required_scope = Scope.METRICS_READ
     serializer_class = DeviceSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.device_list(organization=self.request.auth.organization)
+    def get_queryset(self) -> QuerySet[Device]:
+        return selectors.device_list(organization=request_organization(self.request))
 
 
 class StatusApi(APIView):
@@ -33,7 +35,7 @@ class StatusApi(APIView):
 
     @extend_schema(responses=StatusSerializer)
     def get(self, request: Request) -> Response:
-        organization = request.auth.organization
+        organization = request_organization(request)
         checks = run_checks([name for name in settings.HEALTH_CHECKS if name != "broker"])
         body = {
             "version": __version__,

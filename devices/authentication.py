@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from devices.models import ApiKey
+from devices.models import ApiKey, Organization
 from devices.services import api_key_authenticate
 from portal.logging import key_id_var, org_var
 
@@ -23,11 +23,19 @@ class KeyPrincipal:
     is_anonymous: bool = False
 
     @property
-    def organization(self):  # type: ignore[no-untyped-def]
+    def organization(self) -> Organization:
         return self.api_key.organization
 
     def __str__(self) -> str:
         return f"key {self.api_key.key_id}"
+
+
+def request_organization(request: Request) -> Organization:
+    """The organization of the key that authenticated `request` (views behind HasScope only)."""
+    api_key = request.auth
+    if not isinstance(api_key, ApiKey):
+        raise exceptions.NotAuthenticated()
+    return api_key.organization
 
 
 def extract_key(request: Request) -> str | None:

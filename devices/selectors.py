@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -48,11 +49,11 @@ def device_list(*, organization: Organization, now: datetime | None = None) -> Q
 
 def device_counts_by_state(*, organization: Organization, now: datetime | None = None) -> dict[str, int]:
     counts = dict.fromkeys(STATES, 0)
-    rows = device_list(organization=organization, now=now).order_by().values("state").annotate(n=Count("id"))
+    rows = device_list(organization=organization, now=now).order_by().values("state").annotate(n=Count("id"))  # type: ignore[misc]
     for row in rows:
         counts[row["state"]] = row["n"]
     return counts
 
 
-def organizations_for_user(*, user: object) -> QuerySet[Organization]:
+def organizations_for_user(*, user: Any) -> QuerySet[Organization]:
     return Organization.objects.filter(memberships__user=user).distinct()

@@ -30,14 +30,13 @@ def organization_create(*, name: str, slug: str | None = None) -> Organization:
 
 
 def membership_grant(*, user: AbstractBaseUser, organization: Organization, role: str) -> Membership:
-    membership, _ = Membership.objects.update_or_create(
-        user=user, organization=organization, defaults={"role": role}
-    )
+    membership, _ = Membership.objects.update_or_create(user=user, organization=organization, defaults={"role": role})
     return membership
 
 
-def device_create(*, organization: Organization, name: str, tags: dict[str, str] | None = None,
-                  description: str = "") -> Device:
+def device_create(
+    *, organization: Organization, name: str, tags: dict[str, str] | None = None, description: str = ""
+) -> Device:
     return Device.objects.create(
         organization=organization, name=name, slug=slugify(name) or name, tags=tags or {}, description=description
     )
@@ -138,9 +137,7 @@ def api_key_authenticate(plaintext: str) -> ApiKey | None:
     parsed = keys.parse(plaintext)
     if parsed is None:
         return None
-    api_key = (
-        ApiKey.objects.select_related("organization", "device").filter(key_id=parsed.key_id).first()
-    )
+    api_key = ApiKey.objects.select_related("organization", "device").filter(key_id=parsed.key_id).first()
     # Compute a digest even for an unknown id so both failures cost the same time.
     stored = api_key.digest if api_key is not None else "0" * 64
     if not keys.matches(parsed.secret, stored) or api_key is None:

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# `make demo`: migrate, seed, then run the portal and a live data source until Ctrl-C.
+# Runs on the embedded defaults (SQLite under var/, local-memory cache) unless
+# DATABASE_URL/REDIS_URL are set in the environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+export DEBUG=1 BEACON_DEMO=1
+export BEACON_URL="http://$HOST:$PORT"
+
+echo "==> Applying migrations"
+$PY manage.py migrate --noinput
+echo "==> Seeding the demo organization, users, devices and keys"
+$PY manage.py demo_seed --url "$BEACON_URL"
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  echo; echo "==> Stopping the demo"
+  kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+echo "==> Starting the portal on $BEACON_URL"
+# One worker: the demo's local-memory cache and rate-limit counters are per process.
+.venv/bin/gunicorn portal.wsgi --bind "$HOST:$PORT" --workers 1 --threads 4 \
+  --access-logfile - --log-level warning &
+pids+=($!)
+
+for _ in $(seq 50); do
+  curl -fsS "$BEACON_URL/health" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+# shellcheck disable=SC1091
+set -a; source var/demo-keys.env; set +a
+echo "==> Starting the live data source"
+scripts/demo_source.sh &
+pids+=($!)
+
+cat <<TXT
+
+  Beacon is running: $BEACON_URL/
+    Admin:     $BEACON_URL/admin/   (login admin / admin)
+    Customer:  login customer / customer
+    API docs:  $BEACON_URL/api/docs/
+    Readiness: $BEACON_URL/health/ready
+    History:   curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/history?device=edge-01&measurement=cpu&field=usage_user'
+  Keys are in var/demo-keys.env. Press Ctrl-C to stop.
+
+TXT
+wait -n "${pids[@]}"
