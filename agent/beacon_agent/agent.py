@@ -255,8 +255,12 @@ class Agent:
         """Flush on SIGTERM: send what we can within shutdown_timeout, spool the rest durably."""
         self.flush()
         deadline = self.clock() + self.config.shutdown_timeout
-        self.next_send = min(self.next_send, self.clock())  # a stopping agent tries once more now
-        self.pump(deadline)
+        while self.has_unsent() and self.clock() < deadline:
+            if self.pending_backoff():
+                if self.next_send >= deadline:
+                    break  # honour Retry-After/backoff even when stopping: the spool keeps the rest
+                time.sleep(self.next_send - self.clock())
+            self.pump(deadline)
         self._spill()
         log.info(
             "beacon-agent stopped: sent %d points; %d points left in the spool for the next start",
