@@ -140,7 +140,7 @@ def _coerce(name: str, value: Any, default: Any, source: str) -> Any:
 def load_config(path: Optional[str] = None, environ: Optional[Mapping[str, str]] = None) -> Config:
     env = os.environ if environ is None else environ
     explicit = path or env.get("BEACON_CONFIG")
-    file_path = explicit or DEFAULT_PATH
+    file_path = explicit or _systemd_credential(env) or DEFAULT_PATH
     data: Dict[str, Any] = {}
     if os.path.exists(file_path):
         try:
@@ -164,8 +164,18 @@ def load_config(path: Optional[str] = None, environ: Optional[Mapping[str, str]]
         env_name = f"BEACON_{key.upper()}"
         if env_name in env:
             values[key] = _coerce(key, env[env_name], default, f"environment {env_name}")
+    if "state_dir" not in values and env.get("STATE_DIRECTORY"):
+        values["state_dir"] = env["STATE_DIRECTORY"].split(":")[0]  # systemd's StateDirectory=
     config = Config(**values)
     return _finish(config)
+
+
+def _systemd_credential(env: Mapping[str, str]) -> Optional[str]:
+    # Under the shipped unit, systemd passes the root-only config file as a credential (LoadCredential=).
+    directory = env.get("CREDENTIALS_DIRECTORY")
+    if directory and os.path.exists(os.path.join(directory, "beacon-agent.toml")):
+        return os.path.join(directory, "beacon-agent.toml")
+    return None
 
 
 def _finish(config: Config) -> Config:

@@ -123,3 +123,9 @@ def test_cli_config_error_exit_code(capsys: pytest.CaptureFixture[str], monkeypa
     monkeypatch.setenv("BEACON_BATCH_SIZE", "0")
     assert main(["--print-config"]) == 4
     assert "batch_size must be >= 1" in capsys.readouterr().err
+
+
+def test_systemd_credential_and_state_directory(tmp_path: Path) -> None:
+    (tmp_path / "beacon-agent.toml").write_text('url = "http://portal:8000"\napi_key = "bcn_a_b"\n')
+    config = load_config(None, environ={"CREDENTIALS_DIRECTORY": str(tmp_path), "STATE_DIRECTORY": "/var/lib/x"})
+    assert (config.url, config.api_key, config.state_dir) == ("http://portal:8000", "bcn_a_b", "/var/lib/x")
