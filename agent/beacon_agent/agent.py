@@ -186,7 +186,10 @@ class Agent:
             self.single_left = max(0, self.single_left - 1)
             log.error(
                 "portal rejected a batch of %d points (HTTP %d%s): %s; discarded, it would never be accepted",
-                points, result.status, f", line {result.line}" if result.line else "", result.message,
+                points,
+                result.status,
+                f", line {result.line}" if result.line else "",
+                result.message,
             )
             return result
         self._spill()
@@ -195,12 +198,20 @@ class Agent:
             log.error(
                 "AUTHENTICATION/CONFIGURATION ERROR: HTTP %d from %s: %s. Check api_key (BEACON_API_KEY) and url; "
                 "points are kept in the spool (%d points, %d bytes) and retried in %.1f s",
-                result.status, self.config.url, result.message, self.spool.points, self.spool.bytes, delay,
+                result.status,
+                self.config.url,
+                result.message,
+                self.spool.points,
+                self.spool.bytes,
+                delay,
             )
         else:
             log.warning(
                 "send failed (%s): %s; %d points spooled, retrying in %.1f s",
-                f"HTTP {result.status}" if result.status else "network", result.message, self.spool.points, delay,
+                f"HTTP {result.status}" if result.status else "network",
+                result.message,
+                self.spool.points,
+                delay,
             )
         return result
 
@@ -232,7 +243,11 @@ class Agent:
         next_flush = now + self.config.flush_interval + self._jitter(self.config.flush_jitter)
         log.info(
             "beacon-agent started: url=%s device=%s interval=%ss collectors=%s spool=%d points",
-            self.config.url, self.config.device, interval, ",".join(self.config.collectors), self.spool.points,
+            self.config.url,
+            self.config.device,
+            interval,
+            ",".join(self.config.collectors),
+            self.spool.points,
         )
         while not self.stop.is_set():
             now = self.clock()
@@ -264,7 +279,8 @@ class Agent:
         self._spill()
         log.info(
             "beacon-agent stopped: sent %d points; %d points left in the spool for the next start",
-            self.stats["sent_points"], self.spool.points,
+            self.stats["sent_points"],
+            self.spool.points,
         )
         return 0
 

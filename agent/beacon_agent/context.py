@@ -10,11 +10,12 @@ from typing import Any, Callable, Dict, FrozenSet, Optional
 
 def _default_ignore_fs() -> FrozenSet[str]:
     # Pseudo and virtual filesystems: their sizes say nothing about the device's storage.
-    return frozenset(
+    names = (
         "autofs binfmt_misc bpf cgroup cgroup2 configfs debugfs devpts devtmpfs efivarfs fusectl hugetlbfs "
         "iso9660 mqueue nsfs proc pstore ramfs rpc_pipefs securityfs selinuxfs squashfs sysfs tmpfs tracefs "
-        "fuse.lxcfs fuse.gvfsd-fuse nfsd".split()
+        "fuse.lxcfs fuse.gvfsd-fuse nfsd"
     )
+    return frozenset(names.split())
 
 
 @dataclass

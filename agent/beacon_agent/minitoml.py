@@ -74,8 +74,10 @@ def _value(text: str, lineno: int) -> Any:
         return int(text.replace("_", ""))
     if _FLOAT.match(text) and any(c.isdigit() for c in text):
         return float(text.replace("_", ""))
-    raise TOMLDecodeError(f"line {lineno}: unsupported value {text!r} (this TOML subset takes strings, "
-                          "numbers, booleans and one-line arrays)")
+    raise TOMLDecodeError(
+        f"line {lineno}: unsupported value {text!r} (this TOML subset takes strings, "
+        "numbers, booleans and one-line arrays)"
+    )
 
 
 def loads(text: str) -> Dict[str, Any]:

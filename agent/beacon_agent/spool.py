@@ -191,7 +191,9 @@ class Spool:
             self.points -= lost
             self.counters.add("dropped_points", lost)
             log.error(
-                "spool full (%d bytes max): dropped oldest segment %d with %d unsent points", self.max_bytes, oldest,
+                "spool full (%d bytes max): dropped oldest segment %d with %d unsent points",
+                self.max_bytes,
+                oldest,
                 lost,
             )
             if oldest == self.cursor[0]:

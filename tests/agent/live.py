@@ -132,7 +132,11 @@ class Portal:
 
     def manage(self, *args: str) -> str:
         out = subprocess.run(
-            [self.python(), "manage.py", *args], cwd=self.root, env=self.env, capture_output=True, text=True,
+            [self.python(), "manage.py", *args],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
             timeout=180,
         )
         if out.returncode != 0:
@@ -150,8 +154,9 @@ class Portal:
 
     def series(self, tenant: Tenant, measurement: str, fields: list[str], **tags: str) -> dict[str, list[Any]]:
         """Stored raw points: {field: [(time_ns, value), ...]} (several tag sets merged, time-ordered)."""
-        rows = self.django(_QUERY, org_id=tenant.org_id, measurement=measurement, fields=fields,
-                           tags={"device": tenant.device, **tags})
+        rows = self.django(
+            _QUERY, org_id=tenant.org_id, measurement=measurement, fields=fields, tags={"device": tenant.device, **tags}
+        )
         out: dict[str, list[Any]] = {f: [] for f in fields}
         for row in rows:
             out[row["field"]].extend(tuple(p) for p in row["points"])
@@ -160,9 +165,24 @@ class Portal:
     def start(self) -> None:
         log = open(self.workdir / f"gunicorn-{self.port}.log", "ab")  # noqa: SIM115 - owned by the process
         self.proc = subprocess.Popen(
-            [str(self.root / ".venv" / "bin" / "gunicorn"), "portal.wsgi", "-b", f"127.0.0.1:{self.port}",
-             "-w", "1", "--threads", "4", "--graceful-timeout", "2", "--log-level", "warning"],
-            cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                str(self.root / ".venv" / "bin" / "gunicorn"),
+                "portal.wsgi",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                "1",
+                "--threads",
+                "4",
+                "--graceful-timeout",
+                "2",
+                "--log-level",
+                "warning",
+            ],
+            cwd=self.root,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -287,8 +307,14 @@ class AgentProcess:
         self.state_dir = workdir / "state"
         self.log_path = workdir / "agent.log"
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(AGENT_DIR)}
-        env.update(BEACON_URL=url, BEACON_API_KEY=key, BEACON_DEVICE=device, BEACON_STATE_DIR=str(self.state_dir),
-                   BEACON_CONFIG=str(workdir / "none.toml"), BEACON_LOG_LEVEL="info")
+        env.update(
+            BEACON_URL=url,
+            BEACON_API_KEY=key,
+            BEACON_DEVICE=device,
+            BEACON_STATE_DIR=str(self.state_dir),
+            BEACON_CONFIG=str(workdir / "none.toml"),
+            BEACON_LOG_LEVEL="info",
+        )
         (workdir / "none.toml").write_text("# settings come from the environment\n")
         for key_name, value in settings.items():
             if isinstance(value, (list, tuple)):

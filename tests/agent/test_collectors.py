@@ -8,10 +8,10 @@ from collections import namedtuple
 from pathlib import Path
 
 import pytest
-
 from beacon_agent.collectors import COLLECTORS, Context, collect_all
 from beacon_agent.collectors.disk import read_mounts
 from beacon_agent.lineprotocol import Point, encode_batch
+
 from tests.agent.conftest import FIXTURE_PROC
 
 StatVfs = namedtuple("StatVfs", "f_frsize f_blocks f_bfree f_bavail f_files f_ffree")
@@ -203,7 +203,7 @@ def test_live_proc_all_collectors() -> None:
     if root is not None:  # containers may mount / as an ignored type
         st = os.statvfs("/")
         assert root.fields["total"] == st.f_blocks * st.f_frsize
-    system = [p for p in points if p.measurement == "system" and "n_cpus" in p.fields][0]
+    system = next(p for p in points if p.measurement == "system" and "n_cpus" in p.fields)
     assert system.fields["n_cpus"] == os.cpu_count()
     procs = by_key(points, "processes")[None].fields
     assert procs["total"] >= 1 and procs["running"] >= 1  # at least this process is running

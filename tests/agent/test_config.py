@@ -9,10 +9,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from beacon_agent import minitoml
 from beacon_agent.cli import main
 from beacon_agent.config import ConfigError, load_config, mask_key
+
 from tests.agent.conftest import AGENT_DIR
 
 SAMPLE = """
@@ -37,7 +37,12 @@ def test_minitoml_matches_tomllib_on_the_sample() -> None:
 
 @pytest.mark.parametrize(
     ("text", "where"),
-    [("url = [1, 2\n", "line 1"), ("a = 1\na = 2\n", "line 2"), ("just words\n", "line 1"), ("x = 1979-05-27\n", "unsupported value")],
+    [
+        ("url = [1, 2\n", "line 1"),
+        ("a = 1\na = 2\n", "line 2"),
+        ("just words\n", "line 1"),
+        ("x = 1979-05-27\n", "unsupported value"),
+    ],
 )
 def test_minitoml_errors_name_the_line(text: str, where: str) -> None:
     with pytest.raises(minitoml.TOMLDecodeError, match=where):
@@ -109,9 +114,18 @@ def test_print_config_masks_the_key_in_a_plain_python(tmp_path: Path) -> None:
     # A subprocess without Django or the portal on the path: the agent must stand alone.
     env = {"PATH": "/usr/bin:/bin", "BEACON_API_KEY": "bcn_kid42_topsecretvalue", "BEACON_DEVICE": "pi-1"}
     out = subprocess.run(
-        [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, %r); from beacon_agent.cli import main; "
-         "sys.exit(main(['--print-config']))" % AGENT_DIR],
-        env=env, capture_output=True, text=True, timeout=30, check=True,
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            f"import sys; sys.path.insert(0, {AGENT_DIR!r}); from beacon_agent.cli import main; "
+            "sys.exit(main(['--print-config']))",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     ).stdout
     shown = json.loads(out)
     assert shown["api_key"] == "bcn_kid42_****"

@@ -8,12 +8,13 @@ subprocess. BEACON_TEST_OUTAGE_SECONDS sets the outage length (default 60 s, as 
 from __future__ import annotations
 
 import gzip
+import itertools
 import os
 import time
 
 import pytest
-
 from beacon_agent.spool import Counters, Spool
+
 from tests.agent.conftest import Rig
 from tests.agent.live import AgentProcess, parse_line, wait_for
 
@@ -106,9 +107,8 @@ def test_outage_then_every_point_arrives_exactly_once_in_order(rig: Rig) -> None
     restarted_at = time.time()
     rig.portal.start()
     # Drained: a point collected after the restart has been stored, and the spool is empty.
-    assert wait_for(
-        lambda: lines_of(rig, "system") and lines_of(rig, "system")[-1][2] / 1000 > restarted_at + 2, 60 + OUTAGE_SECONDS
-    ), agent.log()
+    drained = lambda: lines_of(rig, "system") and lines_of(rig, "system")[-1][2] / 1000 > restarted_at + 2  # noqa: E731
+    assert wait_for(drained, 60 + OUTAGE_SECONDS), agent.log()
     stop(agent)
 
     times = [ts for _tags, _fields, ts in lines_of(rig, "system")]
@@ -133,9 +133,9 @@ def test_full_spool_drops_oldest_and_reports_the_count(rig: Rig) -> None:
     time.sleep(min(OUTAGE_SECONDS, 10))  # ~100 batches of ~300 bytes: far over 4 KiB
     restarted_at = time.time()
     rig.portal.start()
-    assert wait_for(
-        lambda: lines_of(rig, "system") and lines_of(rig, "system")[-1][2] / 1000 > restarted_at + 1, 60
-    ), agent.log()
+    assert wait_for(lambda: lines_of(rig, "system") and lines_of(rig, "system")[-1][2] / 1000 > restarted_at + 1, 60), (
+        agent.log()
+    )
     stop(agent)
 
     final = last_self_point(rig)
@@ -147,7 +147,7 @@ def test_full_spool_drops_oldest_and_reports_the_count(rig: Rig) -> None:
     # The oldest spooled points went: what arrived is the pre-outage run, then one gap, then the rest.
     times = [ts for _tags, _fields, ts in lines_of(rig, "system")]
     assert times == sorted(times)
-    gaps = [b - a for a, b in zip(times, times[1:]) if b - a > 1000]
+    gaps = [b - a for a, b in itertools.pairwise(times) if b - a > 1000]
     assert len(gaps) == 1
     assert "spool full" in agent.log()
 
@@ -162,7 +162,7 @@ def test_429_retry_after_is_honoured(rig: Rig) -> None:
 
     exchanges = rig.proxy.exchanges
     waits = []
-    for ex, following in zip(exchanges, exchanges[1:]):
+    for ex, following in itertools.pairwise(exchanges):
         if ex.status == 429:
             assert ex.retry_after is not None
             waits.append((following.at - ex.at, float(ex.retry_after)))

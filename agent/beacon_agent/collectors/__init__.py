@@ -44,7 +44,7 @@ def collect_all(ctx: Context, names: List[str]) -> Tuple[List[Point], int]:
     for name in names:
         try:
             points.extend(COLLECTORS[name](ctx))
-        except Exception as exc:  # noqa: BLE001 - one broken collector must not stop the rest
+        except Exception as exc:  # one broken collector must not stop the rest
             failed += 1
             log.warning("collector %s failed: %s: %s", name, type(exc).__name__, exc)
     return points, failed
