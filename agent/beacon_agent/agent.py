@@ -101,7 +101,7 @@ class Agent:
         fields = {
             "dropped_points": self.counters["dropped_points"],
             "discarded_points": self.counters["discarded_points"],
-            "spool_bytes": self.spool.bytes,
+            "spool_bytes": self.spool.size_bytes,
             "spooled_points": self.spool.points,
             "sent_points": self.stats["sent_points"],
             "send_failures": self.stats["send_failures"],
@@ -202,7 +202,7 @@ class Agent:
                 self.config.url,
                 result.message,
                 self.spool.points,
-                self.spool.bytes,
+                self.spool.size_bytes,
                 delay,
             )
         else:

@@ -175,7 +175,7 @@ class Spool:
     # --- public API --------------------------------------------------------------------------------
 
     @property
-    def bytes(self) -> int:
+    def size_bytes(self) -> int:
         return sum(self.sizes.values())
 
     def empty(self) -> bool:
@@ -184,7 +184,7 @@ class Spool:
     def append(self, payload: bytes, points: int) -> None:
         """Write one batch durably; drop oldest segments first if the spool would exceed its bound."""
         record = _HEADER.pack(_MAGIC, len(payload), points, zlib.crc32(payload)) + payload
-        while self.segments and self.bytes + len(record) > self.max_bytes:
+        while self.segments and self.size_bytes + len(record) > self.max_bytes:
             oldest = self.segments[0]
             lost = self._unread_points(oldest)
             self._remove(oldest)

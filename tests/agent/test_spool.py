@@ -46,7 +46,7 @@ def test_fifo_across_segments_and_reopen(tmp_path: Path) -> None:
     rest = drain(reopened, max_points=7)
     assert [number(p) for p in rest] == list(range(10, 50))
     assert os.listdir(tmp_path / "spool") == ["cursor"]  # finished segments deleted
-    assert reopened.bytes == 0
+    assert reopened.size_bytes == 0
 
 
 def test_torn_tail_is_cut_and_appends_continue(tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_full_spool_drops_oldest_segments_and_counts_points(tmp_path: Path) -> N
     n = 40
     for i in range(n):
         spool.append(payload(i, 400), 3)  # 3 points per batch
-    assert spool.bytes <= 4096
+    assert spool.size_bytes <= 4096
     kept = drain(spool)
     dropped_batches = n - len(kept)
     assert dropped_batches > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Dict, List
 
 from beacon_agent.context import Context
-from beacon_agent.lineprotocol import Point
+from beacon_agent.lineprotocol import FieldValue, Point
 
 # Column order of the cpu lines in /proc/stat (proc(5)). guest/guest_nice are
 # already included in user/nice, so they are not added to the total.
@@ -40,6 +40,6 @@ def collect_cpu(ctx: Context) -> List[Point]:
         total = sum(deltas)
         if total == 0:
             continue
-        fields = {f"usage_{col}": round(100.0 * d / total, 3) for col, d in zip(_COLUMNS, deltas)}
+        fields: Dict[str, FieldValue] = {f"usage_{col}": round(100.0 * d / total, 3) for col, d in zip(_COLUMNS, deltas)}
         points.append(Point("cpu", {"cpu": name}, fields, ctx.now_ns))
     return points
