@@ -40,6 +40,8 @@ def collect_cpu(ctx: Context) -> List[Point]:
         total = sum(deltas)
         if total == 0:
             continue
-        fields: Dict[str, FieldValue] = {f"usage_{col}": round(100.0 * d / total, 3) for col, d in zip(_COLUMNS, deltas)}
+        fields: Dict[str, FieldValue] = {
+            f"usage_{col}": round(100.0 * d / total, 3) for col, d in zip(_COLUMNS, deltas)
+        }
         points.append(Point("cpu", {"cpu": name}, fields, ctx.now_ns))
     return points
