@@ -8,8 +8,6 @@ import logging
 import signal
 import sys
 import time
-import urllib.error
-import urllib.request
 from typing import List, Optional
 
 from beacon_agent import __version__
@@ -83,6 +81,9 @@ def _exit_code(result: sender_mod.Result) -> int:
 
 def check(config: Config) -> int:
     """Connectivity, then auth: a human-readable line per step and an exit code."""
+    import urllib.error  # only here: `run` should not pay for urllib's imports
+    import urllib.request
+
     base = config.url.rstrip("/")
     print(f"portal:  {base}")
     print(f"device:  {config.device}")

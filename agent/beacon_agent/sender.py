@@ -9,10 +9,9 @@ import json
 import logging
 import socket
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
+from urllib.parse import urlsplit
 
 from beacon_agent import __version__
 from beacon_agent.config import Config
@@ -56,11 +55,35 @@ def compress(body: bytes) -> bytes:
 
 
 class Sender:
+    """POSTs over one kept-alive connection (http.client, not urllib: fewer modules, less memory)."""
+
     def __init__(self, config: Config) -> None:
         self.config = config
         self.url = config.write_url
+        parts = urlsplit(self.url)
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port
+        self.path = parts.path + (f"?{parts.query}" if parts.query else "")
+        self.conn: Optional[Union[http.client.HTTPConnection, http.client.HTTPSConnection]] = None
 
-    def _request(self, body: bytes, gzipped: bool) -> urllib.request.Request:
+    def _connection(self) -> http.client.HTTPConnection:
+        if self.conn is None:
+            if self.https:
+                self.conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.config.timeout)
+            else:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.config.timeout)
+        return self.conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def send(self, payload: bytes, gzipped: bool = True) -> Result:
+        """POST a batch. `payload` is gzip bytes when `gzipped` (spooled batches are stored compressed)."""
+        if gzipped and not self.config.gzip:
+            payload, gzipped = gzip.decompress(payload), False
         headers = {
             "Content-Type": "text/plain; charset=utf-8",
             "User-Agent": f"beacon-agent/{__version__}",
@@ -68,30 +91,27 @@ class Sender:
         }
         if gzipped:
             headers["Content-Encoding"] = "gzip"
-        return urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-
-    def send(self, payload: bytes, gzipped: bool = True) -> Result:
-        """POST a batch. `payload` is gzip bytes when `gzipped` (spooled batches are stored compressed)."""
-        if gzipped and not self.config.gzip:
-            payload, gzipped = gzip.decompress(payload), False
-        try:
-            with urllib.request.urlopen(self._request(payload, gzipped), timeout=self.config.timeout) as resp:
-                resp.read()
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                conn.request("POST", self.path, body=payload, headers=headers)
+                resp = conn.getresponse()
+                body = resp.read(65536)
+                if resp.will_close:
+                    self.close()
+            except (http.client.HTTPException, OSError) as exc:
+                self.close()
+                # A kept-alive connection the server closed while idle fails on first use: retry once, fresh.
+                if attempt == 1 and isinstance(
+                    exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+                ):
+                    continue
+                reason = "timed out" if isinstance(exc, socket.timeout) else (str(exc) or type(exc).__name__)
+                return Result(RETRY, 0, f"cannot reach {self.config.url}: {reason}")
+            if 200 <= resp.status < 300:
                 return Result(OK, resp.status, "stored")
-        except urllib.error.HTTPError as err:
-            return classify(err.code, err.headers.get("Retry-After"), _read_body(err))
-        except (urllib.error.URLError, http.client.HTTPException, socket.timeout, ConnectionError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            return Result(RETRY, 0, f"cannot reach {self.config.url}: {reason}")
-
-
-def _read_body(err: urllib.error.HTTPError) -> bytes:
-    try:
-        return err.read(4096)
-    except OSError:
-        return b""
-    finally:
-        err.close()
+            return classify(resp.status, resp.getheader("Retry-After"), body[:4096])
+        return Result(RETRY, 0, f"cannot reach {self.config.url}")  # unreachable: the loop always returns
 
 
 def classify(status: int, retry_after_header: Optional[str], body: bytes) -> Result:

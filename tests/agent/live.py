@@ -315,6 +315,7 @@ class AgentProcess:
             BEACON_CONFIG=str(workdir / "none.toml"),
             BEACON_LOG_LEVEL="info",
         )
+        workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "none.toml").write_text("# settings come from the environment\n")
         for key_name, value in settings.items():
             if isinstance(value, (list, tuple)):
