@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import ListAPIView
@@ -10,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices import selectors
-from devices.models import Device, Scope
+from devices.models import ApiKey, Device, Scope
 from devices.serializers import DeviceSerializer, StatusSerializer
 from portal import __version__
 from portal.health import run_checks
@@ -23,7 +25,8 @@ class DeviceListApi(ListAPIView[Device]):
     serializer_class = DeviceSerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.device_list(organization=self.request.auth.organization)
+        api_key = cast(ApiKey, self.request.auth)
+        return selectors.device_list(organization=api_key.organization)
 
 
 class StatusApi(APIView):
@@ -33,7 +36,7 @@ class StatusApi(APIView):
 
     @extend_schema(responses=StatusSerializer)
     def get(self, request: Request) -> Response:
-        organization = request.auth.organization
+        organization = cast(ApiKey, request.auth).organization
         checks = run_checks([name for name in settings.HEALTH_CHECKS if name != "broker"])
         body = {
             "version": __version__,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -110,7 +110,7 @@ class ApiKey(models.Model):
     def prefix(self) -> str:
         return f"bcn_{self.key_id}_"
 
-    def is_active(self, now: timezone.datetime | None = None) -> bool:
+    def is_active(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         if self.revoked_at is not None and self.revoked_at <= now:
             return False

@@ -90,7 +90,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "beacon.sqlite3",
+            "NAME": str(VAR_DIR / "beacon.sqlite3"),
             # WAL lets the demo's pusher write while pages read.
             "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20},
         }
