@@ -49,8 +49,9 @@ class ApiKeyIssueForm(_ApiKeyFormBase):
         device_field = self.fields["device"]
         assert isinstance(device_field, forms.ModelChoiceField)
         device_field.queryset = Device.objects.select_related("organization").order_by("organization__name", "name")
-        # "?organization=<id>" in the add URL narrows the device list to that org's devices.
-        org_id = self.initial.get("organization") or self.data.get("organization")
+        # "?organization=<id>" in the add URL narrows the device list to that org's devices. A POST keeps the
+        # full list so clean() can say which organization a wrongly chosen device belongs to.
+        org_id = None if self.is_bound else self.initial.get("organization")
         if org_id and str(org_id).isdigit():
             device_field.queryset = device_field.queryset.filter(organization_id=int(org_id))
 
