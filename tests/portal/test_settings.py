@@ -98,5 +98,5 @@ def test_env_secret_file(monkeypatch, tmp_path):
     monkeypatch.setenv("X_SECRET_FILE", str(secret_file))
     assert env_secret("X_SECRET") == "s3cret"
     monkeypatch.setenv("X_SECRET_FILE", str(tmp_path / "missing"))
-    with pytest.raises(ImproperlyConfigured, match="X_SECRET_FILE=.* cannot be read"):
+    with pytest.raises(ImproperlyConfigured, match=r"X_SECRET_FILE=.* cannot be read"):
         env_secret("X_SECRET")
