@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from devices import keys
+from devices.key_lookup import api_key_with_relations
 from devices.models import ApiKey, Device, Membership, Organization, Scope
 
 # last_used_at is a hint for admins, not an audit log: writing it on every
@@ -156,7 +157,7 @@ def api_key_authenticate(plaintext: str) -> ApiKey | None:
     parsed = keys.parse(plaintext)
     if parsed is None:
         return None
-    api_key = ApiKey.objects.select_related("organization", "device").filter(key_id=parsed.key_id).first()
+    api_key = api_key_with_relations(parsed.key_id)
     # Compute a digest even for an unknown id so both failures cost the same time.
     stored = api_key.digest if api_key is not None else "0" * 64
     if not keys.matches(parsed.secret, stored) or api_key is None:

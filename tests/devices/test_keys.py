@@ -180,3 +180,27 @@ def test_org_key_never_sees_other_orgs_rows(org, other_org, issue_key, client_fo
     assert status["devices"] == {"live": 0, "stale": 0, "offline": 0, "unseen": 1}
     other_status = client_for(issue_key(other_org, ["metrics:read"])).get("/api/v1/status").json()
     assert other_status["devices"] == {"live": 3, "stale": 0, "offline": 0, "unseen": 0}
+
+
+def test_authenticate_loads_the_same_objects_as_the_orm(org, device):
+    org.stale_after = timedelta(seconds=45)
+    org.save()
+    expires = timezone.now() + timedelta(days=3)
+    issued = services.api_key_issue(
+        organization=org, name="bound", scopes=["metrics:write", "metrics:read"], device=device, expires_at=expires
+    )
+    loaded = services.api_key_authenticate(issued.plaintext)
+    expected = ApiKey.objects.select_related("organization", "device").get(pk=issued.api_key.pk)
+    assert loaded is not None
+    for model_pair in ((loaded, expected), (loaded.organization, expected.organization), (loaded.device, device)):
+        got, want = model_pair
+        for field in type(want)._meta.concrete_fields:
+            if field.attname != "last_used_at":
+                assert getattr(got, field.attname) == getattr(want, field.attname), field.attname
+    assert loaded.scopes == ["metrics:read", "metrics:write"]
+    assert loaded.device.tags == {"site": "lab"}
+    assert loaded.organization.stale_after == timedelta(seconds=45)
+    assert loaded.expires_at == expires and loaded.expires_at.tzinfo is not None
+    loaded.name = "renamed"
+    loaded.save(update_fields=["name"])  # a normal, saveable instance
+    assert ApiKey.objects.get(pk=loaded.pk).name == "renamed"
