@@ -74,3 +74,7 @@ class ApiKeyChangeForm(_ApiKeyFormBase):
     class Meta:
         model = ApiKey
         fields = ["name", "scopes", "expires_at", "rate_limit"]
+        help_texts = {
+            "expires_at": "After this moment the key stops working. Empty: never expires. "
+            "To stop a key now, use the 'Revoke' action on the API key list.",
+        }

@@ -191,3 +191,27 @@ def test_add_form_narrows_devices_to_org_from_url(admin_client, org, other_org, 
     page = admin_client.get(ADD_URL, {"organization": org.pk}).content.decode()
     assert "edge-01 (Acme Edge)" in page
     assert "foreign-box" not in page
+
+
+def test_device_search_by_tag_and_key_change_form(admin_client, org, device):
+    services.device_create(organization=org, name="edge-untagged")
+    found = admin_client.get("/admin/devices/device/", {"q": "lab"}).content.decode()
+    assert "edge-01" in found and "edge-untagged" not in found
+
+    issued = services.api_key_issue(organization=org, name="ops", scopes=["metrics:read"])
+    url = f"{LIST_URL}{issued.api_key.pk}/change/"
+    response = admin_client.post(
+        url,
+        {
+            "name": "ops renamed",
+            "scopes": ["metrics:read", "gauges:read"],
+            "expires_at_0": "",
+            "expires_at_1": "",
+            "rate_limit": "5/s",
+        },
+    )
+    assert response.status_code == 302
+    row = ApiKey.objects.get(pk=issued.api_key.pk)
+    assert (row.name, row.scopes, row.rate_limit) == ("ops renamed", ["gauges:read", "metrics:read"], "5/s")
+    assert row.digest == issued.api_key.digest and row.key_id == issued.api_key.key_id
+    assert services.api_key_authenticate(issued.plaintext) == row
