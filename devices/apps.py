@@ -1,6 +1,12 @@
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 
 class DevicesConfig(AppConfig):
     name = "devices"
     verbose_name = "Organizations, devices and API keys"
+
+    def ready(self) -> None:
+        # Registers the OpenAPI security scheme for ApiKeyAuthentication.
+        from devices import schema  # noqa: F401

@@ -7,7 +7,17 @@ from typing import Any
 from rest_framework import permissions
 from rest_framework.request import Request
 
-from devices.models import ApiKey
+from devices.models import ApiKey, Device
+
+
+def api_key_can_act_for_device(api_key: ApiKey, device: Device) -> bool:
+    """True if `api_key` may read or write `device`'s data.
+
+    An org-wide key acts for every device of its org; a device-bound key only for its own device.
+    """
+    if device.organization_id != api_key.organization_id:
+        return False
+    return api_key.device_id is None or api_key.device_id == device.id
 
 
 class HasScope(permissions.BasePermission):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from devices.models import Device, Organization
@@ -22,6 +22,23 @@ def _state_expression(now: datetime) -> Case:
         default=Value("offline"),
         output_field=CharField(),
     )
+
+
+def _state_rank_expression(now: datetime) -> Case:
+    # Sort order for the admin: freshest first, never-seen last.
+    return Case(
+        When(last_seen_at__isnull=True, then=Value(3)),
+        When(Q(last_seen_at__gte=Value(now) - F("organization__stale_after")), then=Value(0)),
+        When(Q(last_seen_at__gte=Value(now) - F("organization__offline_after")), then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+
+
+def device_annotate_state(queryset: QuerySet[Device], now: datetime | None = None) -> QuerySet[Device]:
+    """Annotate `state` (live/stale/offline/unseen) and `state_rank` (0..3, for sorting) in SQL."""
+    now = now or timezone.now()
+    return queryset.annotate(state=_state_expression(now), state_rank=_state_rank_expression(now))
 
 
 def device_state(device: Device, now: datetime | None = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from devices import keys
+from devices.key_lookup import api_key_with_relations
 from devices.models import ApiKey, Device, Membership, Organization, Scope
 
 # last_used_at is a hint for admins, not an audit log: writing it on every
@@ -72,6 +74,21 @@ def _validate_scopes(scopes: list[str]) -> list[str]:
     return sorted(set(scopes))
 
 
+# django-ratelimit's rate syntax: "<count>/<period>", period s/m/h/d with an optional multiplier ("100/5m").
+_RATE_RE = re.compile(r"^[1-9][0-9]*/[0-9]*[smhd]$")
+
+
+def validate_rate_limit(rate_limit: str) -> str:
+    """Return the rate unchanged if django-ratelimit can parse it ("" = the site default); else ValueError."""
+    rate_limit = rate_limit.strip()
+    if rate_limit and not _RATE_RE.match(rate_limit):
+        raise ValueError(
+            f"Invalid rate limit {rate_limit!r}: use <count>/<period> with period s, m, h or d, "
+            "e.g. '600/m' or '100/5m'."
+        )
+    return rate_limit
+
+
 def api_key_issue(
     *,
     organization: Organization,
@@ -84,6 +101,9 @@ def api_key_issue(
 ) -> IssuedKey:
     if device is not None and device.organization_id != organization.id:
         raise ValueError("The device belongs to another organization.")
+    # Validate everything before generating a secret, so bad input changes nothing.
+    scopes = _validate_scopes(scopes)
+    rate_limit = validate_rate_limit(rate_limit)
     plaintext, key_id, secret = keys.generate()
     api_key = ApiKey.objects.create(
         organization=organization,
@@ -91,7 +111,7 @@ def api_key_issue(
         name=name,
         key_id=key_id,
         digest=keys.digest(secret),
-        scopes=_validate_scopes(scopes),
+        scopes=scopes,
         expires_at=expires_at,
         rate_limit=rate_limit,
         rotated_from=rotated_from,
@@ -137,7 +157,7 @@ def api_key_authenticate(plaintext: str) -> ApiKey | None:
     parsed = keys.parse(plaintext)
     if parsed is None:
         return None
-    api_key = ApiKey.objects.select_related("organization", "device").filter(key_id=parsed.key_id).first()
+    api_key = api_key_with_relations(parsed.key_id)
     # Compute a digest even for an unknown id so both failures cost the same time.
     stored = api_key.digest if api_key is not None else "0" * 64
     if not keys.matches(parsed.secret, stored) or api_key is None:

@@ -27,7 +27,7 @@ trap cleanup EXIT INT TERM
 echo "==> Starting the portal on $BEACON_URL"
 # One worker: the demo's local-memory cache and rate-limit counters are per process.
 .venv/bin/gunicorn portal.wsgi --bind "$HOST:$PORT" --workers 1 --threads 4 \
-  --access-logfile - --log-level warning &
+  --log-level warning &
 pids+=($!)
 
 for _ in $(seq 50); do

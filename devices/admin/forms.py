@@ -1,0 +1,80 @@
+"""Admin forms for API keys: scopes as checkboxes, device limited to the key's organization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from devices import services
+from devices.models import ApiKey, Device, Scope
+
+
+def _scope_field() -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        choices=Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the key may do. Agents and Telegraf need 'Write metrics'; dashboards need 'Read metrics'.",
+    )
+
+
+class _ApiKeyFormBase(forms.ModelForm):  # type: ignore[type-arg]
+    scopes = _scope_field()
+
+    def clean_rate_limit(self) -> str:
+        try:
+            return services.validate_rate_limit(self.cleaned_data.get("rate_limit") or "")
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_scopes(self) -> list[str]:
+        return sorted(set(self.cleaned_data["scopes"]))
+
+
+class ApiKeyIssueForm(_ApiKeyFormBase):
+    """The add form: the admin then calls `api_key_issue` instead of saving the form."""
+
+    class Meta:
+        model = ApiKey
+        fields = ["organization", "name", "device", "scopes", "expires_at", "rate_limit"]
+        help_texts = {
+            "name": "Who or what uses the key, e.g. 'telegraf on edge-01' or 'grafana'.",
+            "device": "Optional. A device-bound key can only write that device's data. "
+            "It must belong to the organization chosen above. Leave empty for an organization-wide key.",
+            "expires_at": "Optional. After this moment the key stops working. Empty: never expires.",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        device_field = self.fields["device"]
+        assert isinstance(device_field, forms.ModelChoiceField)
+        device_field.queryset = Device.objects.select_related("organization").order_by("organization__name", "name")
+        # "?organization=<id>" in the add URL narrows the device list to that org's devices. A POST keeps the
+        # full list so clean() can say which organization a wrongly chosen device belongs to.
+        org_id = None if self.is_bound else self.initial.get("organization")
+        if org_id and str(org_id).isdigit():
+            device_field.queryset = device_field.queryset.filter(organization_id=int(org_id))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        organization = cleaned.get("organization")
+        device = cleaned.get("device")
+        if organization is not None and device is not None and device.organization_id != organization.id:
+            self.add_error(
+                "device",
+                f"Device '{device.name}' belongs to '{device.organization}', not to '{organization}'. "
+                "Pick one of this organization's devices or leave it empty.",
+            )
+        return cleaned
+
+
+class ApiKeyChangeForm(_ApiKeyFormBase):
+    """Editing an issued key: grants and limits; the secret, org and device binding are fixed."""
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "scopes", "expires_at", "rate_limit"]
+        help_texts = {
+            "expires_at": "After this moment the key stops working. Empty: never expires. "
+            "To stop a key now, use the 'Revoke' action on the API key list.",
+        }

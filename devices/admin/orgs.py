@@ -1,0 +1,124 @@
+"""Admin for organizations, memberships and devices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from devices import selectors
+from devices.models import Device, Membership, Organization
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+    verbose_name = "member"
+    verbose_name_plural = "Members (people who can log in and see this organization's pages)"
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "device_count", "member_count", "active_key_count", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ["created_at"]
+    inlines = [MembershipInline]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "created_at"]}),
+        (
+            "Device state thresholds",
+            {
+                "fields": ["stale_after", "offline_after"],
+                "description": "A device seen within 'stale after' is live; within 'offline after' it is stale; "
+                "later it is offline. Durations as HH:MM:SS, e.g. 00:02:00 for two minutes.",
+            },
+        ),
+        ("Ingest", {"fields": ["auto_register_devices"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
+        now = timezone.now()
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_devices=Count("devices", distinct=True),
+                n_members=Count("memberships", distinct=True),
+                n_active_keys=Count(
+                    "api_keys",
+                    filter=Q(api_keys__revoked_at__isnull=True)
+                    & (Q(api_keys__expires_at__isnull=True) | Q(api_keys__expires_at__gt=now)),
+                    distinct=True,
+                ),
+            )
+        )
+
+    @admin.display(description="devices", ordering="n_devices")
+    def device_count(self, obj: Any) -> int:
+        return int(obj.n_devices)
+
+    @admin.display(description="members", ordering="n_members")
+    def member_count(self, obj: Any) -> int:
+        return int(obj.n_members)
+
+    @admin.display(description="active API keys", ordering="n_active_keys")
+    def active_key_count(self, obj: Any) -> int:
+        return int(obj.n_active_keys)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role"]
+    list_filter = ["role", "organization"]
+    search_fields = ["user__username", "user__email", "organization__name", "organization__slug"]
+    autocomplete_fields = ["user", "organization"]
+    list_select_related = ["user", "organization"]
+
+
+class DeviceStateFilter(admin.SimpleListFilter):
+    """Filter on the state computed in SQL from last_seen_at and the org's thresholds."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("live", "Live (seen recently)"),
+            ("stale", "Stale (late)"),
+            ("offline", "Offline"),
+            ("unseen", "Never seen"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value in selectors.STATES:
+            return queryset.filter(state=value)
+        return queryset
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "state", "last_seen_at", "tags", "created_at"]
+    list_filter = ["organization", DeviceStateFilter]
+    search_fields = ["name", "slug", "tags", "organization__name", "organization__slug"]
+    list_select_related = ["organization"]
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ["state", "last_seen_at", "created_at"]
+    fieldsets = [
+        (None, {"fields": ["organization", "name", "slug", "description"]}),
+        ("Tags", {"fields": ["tags"], "description": 'A JSON object of labels, e.g. {"site": "lab", "rack": "3"}.'}),
+        ("Status", {"fields": ["state", "last_seen_at", "created_at"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Device]:
+        return selectors.device_annotate_state(super().get_queryset(request))
+
+    @admin.display(description="state", ordering="state_rank")
+    def state(self, obj: Any) -> str:
+        # The annotation exists on list and change pages; a fresh object (add page) has no state yet.
+        return str(getattr(obj, "state", None) or selectors.device_state(obj)) if obj.pk else "—"
