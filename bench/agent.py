@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO / "agent"))
 from beacon_agent.collectors import COLLECTORS, Context, collect_all  # noqa: E402
 from beacon_agent.lineprotocol import encode_batch  # noqa: E402
 from beacon_agent.spool import Counters, Spool  # noqa: E402
+
 from tests.agent.live import AgentProcess, Portal, portal_root, postgres_available, write_endpoint_missing  # noqa: E402
 
 RSS_TARGET_MB = 25.0

@@ -142,7 +142,9 @@ def load_config(path: Optional[str] = None, environ: Optional[Mapping[str, str]]
     explicit = path or env.get("BEACON_CONFIG")
     file_path = explicit or _systemd_credential(env) or DEFAULT_PATH
     data: Dict[str, Any] = {}
-    if os.path.exists(file_path):
+    if file_path == "none":
+        pass  # BEACON_CONFIG=none: environment only, even if /etc/beacon-agent.toml exists
+    elif os.path.exists(file_path):
         try:
             data = _read_file(file_path)
         except (ValueError, OSError) as exc:  # tomllib/minitoml/json errors are ValueErrors

@@ -312,11 +312,10 @@ class AgentProcess:
             BEACON_API_KEY=key,
             BEACON_DEVICE=device,
             BEACON_STATE_DIR=str(self.state_dir),
-            BEACON_CONFIG=str(workdir / "none.toml"),
+            BEACON_CONFIG="none",
             BEACON_LOG_LEVEL="info",
         )
         workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "none.toml").write_text("# settings come from the environment\n")
         for key_name, value in settings.items():
             if isinstance(value, (list, tuple)):
                 value = ",".join(value)

@@ -143,3 +143,17 @@ def test_systemd_credential_and_state_directory(tmp_path: Path) -> None:
     (tmp_path / "beacon-agent.toml").write_text('url = "http://portal:8000"\napi_key = "bcn_a_b"\n')
     config = load_config(None, environ={"CREDENTIALS_DIRECTORY": str(tmp_path), "STATE_DIRECTORY": "/var/lib/x"})
     assert (config.url, config.api_key, config.state_dir) == ("http://portal:8000", "bcn_a_b", "/var/lib/x")
+
+
+def test_config_none_means_environment_only() -> None:
+    config = load_config(None, environ={"BEACON_CONFIG": "none", "BEACON_URL": "http://p:1"})
+    assert config.url == "http://p:1"
+
+
+def test_example_config_loads_with_both_parsers() -> None:
+    path = Path(AGENT_DIR, "beacon-agent.example.toml")
+    text = path.read_text()
+    assert minitoml.loads(text) == tomllib.loads(text)
+    config = load_config(str(path), environ={})
+    assert config.collectors == ["cpu", "mem", "disk", "diskio", "net", "load", "uptime", "procs"]
+    assert config.spool_max_bytes == 64 * 1024 * 1024
