@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import random
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -61,15 +62,20 @@ class Agent:
         sender: Optional[Sender] = None,
         clock: Callable[[], float] = time.monotonic,
         rng: Optional[random.Random] = None,
+        persistent: bool = True,
     ) -> None:
         self.config = config
         self.sender = sender or Sender(config)
         self.clock = clock
         self.rng = rng or random.Random()
-        os.makedirs(config.state_dir, mode=0o700, exist_ok=True)
-        self.counters = Counters(os.path.join(config.state_dir, "counters.json"))
+        state_dir = config.state_dir
+        if not persistent:  # `once` sends one batch and exits: it needs no state dir (nor permission for one)
+            self._tmp = tempfile.TemporaryDirectory(prefix="beacon-agent-")
+            state_dir = self._tmp.name
+        os.makedirs(state_dir, mode=0o700, exist_ok=True)
+        self.counters = Counters(os.path.join(state_dir, "counters.json"))
         self.spool = Spool(
-            os.path.join(config.state_dir, "spool"), config.spool_max_bytes, config.spool_segment_bytes, self.counters
+            os.path.join(state_dir, "spool"), config.spool_max_bytes, config.spool_segment_bytes, self.counters
         )
         self.ctx = make_context(config)
         self.tags = {**config.tags, "device": config.device}

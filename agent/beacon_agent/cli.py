@@ -57,9 +57,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         logging.getLogger("beacon_agent").warning("no api_key configured (BEACON_API_KEY): the portal will answer 401")
     if args.mode == "check":
         return check(config)
-    agent = Agent(config)
     if args.mode == "once":
-        return _exit_code(agent.once())
+        return _exit_code(Agent(config, persistent=False).once())
+    agent = Agent(config)
 
     def _stop(signum: int, _frame: object) -> None:
         logging.getLogger("beacon_agent").info("signal %d: flushing and stopping", signum)

@@ -80,6 +80,7 @@ def test_once_and_check(rig: Rig) -> None:
     agent = rig.agent(**FAST)
     done = agent.run("once")
     assert done.returncode == 0, done.stderr
+    assert not agent.state_dir.exists()  # `once` needs no state dir (runs as any user)
     assert len(rig.portal.series(rig.tenant, "cpu", ["usage_idle"], cpu="cpu-total")["usage_idle"]) == 1
 
     check = agent.run("check")
