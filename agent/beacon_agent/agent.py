@@ -129,7 +129,15 @@ class Agent:
             if self.spool.empty() and not self.pending_backoff():
                 self.pending.append(batch)
             else:
-                self.spool.append(batch.payload, batch.points)
+                self._to_spool(batch)
+
+    def _to_spool(self, batch: Batch) -> None:
+        try:
+            self.spool.append(batch.payload, batch.points)
+        except OSError as exc:
+            # Disk full or read-only: losing this batch beats crashing and losing the buffer too.
+            self.counters.values["dropped_points"] += batch.points
+            log.error("cannot spool %d points (%s); dropped", batch.points, exc)
 
     def pending_backoff(self) -> bool:
         return self.clock() < self.next_send
@@ -138,8 +146,7 @@ class Agent:
 
     def _spill(self) -> None:
         while self.pending:
-            batch = self.pending.popleft()
-            self.spool.append(batch.payload, batch.points)
+            self._to_spool(self.pending.popleft())
 
     def _backoff(self, result: Result) -> float:
         self.failures += 1
