@@ -115,8 +115,8 @@ class InfluxStore:
             raise StoreUnavailable(f"InfluxDB answered {response.status} on {path}: {_text(response.data)}")
         return response
 
-    def influxql(self, statements: Sequence[str]) -> list[dict[str, Any]]:
-        """Run `;`-joined statements in one /query call; return one result dict per statement."""
+    def influxql(self, statements: Sequence[str], *, strict: bool = True) -> list[dict[str, Any]]:
+        """Run `;`-joined statements in one /query call; one result per statement (errors raise when strict)."""
         fields = {"db": self.database, "q": ";\n".join(statements), "epoch": "ns"}
         response = self._request("POST", "/query", fields)
         if response.status in (401, 403):
@@ -129,7 +129,7 @@ class InfluxStore:
             raise StoreError(f"InfluxDB query error: {payload.get('error', _text(response.data))}")
         results: list[dict[str, Any]] = payload.get("results", [])
         for result in results:
-            if "error" in result:
+            if strict and "error" in result:
                 raise StoreError(f"InfluxDB query error: {result['error']}")
         return results
 
@@ -203,7 +203,9 @@ class InfluxStore:
             statements.append(
                 f"SELECT {select} FROM {quote_ident(measurement)} WHERE {' AND '.join(where)}{tail}"  # noqa: S608
             )
-        field_results = self.influxql(statements)
+        field_results = self.influxql(statements, strict=False)
+        if "error" in field_results[0]:
+            raise StoreError(f"InfluxDB query error: {field_results[0]['error']}")
         kinds = {
             name: _KIND.get(kind, kind)
             for series in field_results[0].get("series", [])
@@ -216,6 +218,8 @@ class InfluxStore:
                 continue
             if step is not None and agg != "last" and kind in ("str", "bool"):
                 raise StoreError(f"aggregation {agg!r} needs a numeric field; {field!r} is {kind}")
+            if "error" in result:
+                raise StoreError(f"InfluxDB query error: {result['error']}")
             convert_agg = agg if step is not None else "last"
             found = []
             for series in result.get("series", []):
