@@ -128,9 +128,13 @@ class InfluxStore:
         if response.status >= 400 or "error" in payload:
             raise StoreError(f"InfluxDB query error: {payload.get('error', _text(response.data))}")
         results: list[dict[str, Any]] = payload.get("results", [])
-        for result in results:
-            if strict and "error" in result:
-                raise StoreError(f"InfluxDB query error: {result['error']}")
+        errors = {str(r.get("error")) for r in results if "error" in r}
+        if errors == {"not executed"} and len(statements) > 1:
+            # InfluxDB 1.x can report only "not executed" when the whole batch failed (e.g. the database is
+            # missing); the first statement on its own names the cause.
+            self.influxql(statements[:1])
+        if strict:
+            _raise_first_error(results)
         return results
 
     # --- interface ------------------------------------------------------------------------
@@ -205,7 +209,7 @@ class InfluxStore:
             )
         field_results = self.influxql(statements, strict=False)
         if "error" in field_results[0]:
-            raise StoreError(f"InfluxDB query error: {field_results[0]['error']}")
+            _raise_first_error(field_results)
         kinds = {
             name: _KIND.get(kind, kind)
             for series in field_results[0].get("series", [])
@@ -230,6 +234,14 @@ class InfluxStore:
             found.sort(key=lambda r: tuple(r.tags[name] for name in group_by))
             results.extend(found)
         return results
+
+
+def _raise_first_error(results: list[dict[str, Any]]) -> None:
+    # InfluxDB marks statements after a failed one "not executed"; the cause is the other error.
+    errors = [str(r["error"]) for r in results if "error" in r]
+    if errors:
+        causes = [e for e in errors if e != "not executed"] or errors
+        raise StoreError(f"InfluxDB query error: {causes[0]}")
 
 
 def _line(tenant: str, point: Point) -> str:
