@@ -1,7 +1,8 @@
 """Retention for the `sql` backend: delete points older than TIMESERIES_RETENTION_DAYS in small batches.
 
-Each batch is its own short transaction picked through the time index, so
-ingest keeps writing while a large backlog is pruned. InfluxDB enforces its
+Each batch is its own short transaction over one (series, field) range of
+the primary key, so no time index is needed and ingest keeps writing while
+a large backlog is pruned. InfluxDB enforces its
 own retention (retention policy / bucket retention), see docs/timeseries.md.
 """
 
@@ -15,12 +16,17 @@ from django.db import connection, transaction
 
 from ingest.timeseries.sql import db_errors
 
+_RANGE = "series_id = %s AND field = %s AND time_ns < %s"
 _BATCH_SQL = {
-    # ctid/rowid: delete exactly the rows the index scan picked, without re-matching the composite key.
-    "postgresql": "DELETE FROM ingest_datapoint WHERE ctid = ANY(ARRAY("
-    "SELECT ctid FROM ingest_datapoint WHERE time_ns < %s LIMIT %s))",
-    "sqlite": "DELETE FROM ingest_datapoint WHERE rowid IN (SELECT rowid FROM ingest_datapoint WHERE time_ns < %s LIMIT %s)",
+    # ctid/rowid: delete exactly the rows the primary-key range scan picked.
+    "postgresql": f"DELETE FROM ingest_datapoint WHERE ctid = ANY(ARRAY(SELECT ctid FROM ingest_datapoint WHERE {_RANGE} LIMIT %s))",
+    "sqlite": f"DELETE FROM ingest_datapoint WHERE rowid IN (SELECT rowid FROM ingest_datapoint WHERE {_RANGE} LIMIT %s)",
 }
+# Every (series, field) that can have points: fields are typed per tenant and measurement.
+_PAIRS = (
+    "SELECT s.id, f.field FROM ingest_series s JOIN ingest_fieldtype f "
+    "ON f.tenant = s.tenant AND f.measurement = s.measurement ORDER BY s.id, f.field"
+)
 
 
 def timeseries_prune(
@@ -38,13 +44,18 @@ def timeseries_prune(
     sql = _BATCH_SQL.get(connection.vendor)
     if sql is None:
         raise NotImplementedError(f"pruning is not implemented for {connection.vendor}")
+    with db_errors(), connection.cursor() as cursor:
+        cursor.execute(_PAIRS)
+        pairs = cursor.fetchall()
     total = 0
-    while True:
-        with db_errors(), transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, [cutoff, batch_size])
-            deleted = cursor.rowcount
-        total += deleted
-        if on_batch is not None and deleted:
-            on_batch(deleted, total)
-        if deleted < batch_size:
-            return total
+    for series_id, field in pairs:
+        while True:
+            with db_errors(), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, [series_id, field, cutoff, batch_size])
+                deleted = cursor.rowcount
+            total += deleted
+            if on_batch is not None and deleted:
+                on_batch(deleted, total)
+            if deleted < batch_size:
+                break
+    return total

@@ -31,7 +31,8 @@ def test_prune_deletes_only_points_past_retention_in_batches(aged_points: int) -
     batches: list[tuple[int, int]] = []
     deleted = timeseries_prune(retention_days=30, batch_size=4, on_batch=lambda d, t: batches.append((d, t)))
     assert deleted == 11
-    assert batches == [(4, 4), (4, 8), (3, 11)]
+    # Per (series, field): host a's n (4 + 1) and v (4 + 1), then tenant 2's v (1).
+    assert batches == [(4, 4), (1, 5), (4, 9), (1, 10), (1, 11)]
     assert DataPoint.objects.count() == 3
     assert all(p.time_ns > aged_points - 30 * DAY for p in DataPoint.objects.all())
     assert timeseries_prune(retention_days=30) == 0
