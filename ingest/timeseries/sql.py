@@ -22,7 +22,6 @@ from django.db import DatabaseError, IntegrityError, InterfaceError, Operational
 
 from ingest.models import FieldType, Series
 from ingest.timeseries.base import (
-    AGGREGATIONS,
     Aggregation,
     FieldValue,
     Point,
@@ -30,7 +29,7 @@ from ingest.timeseries.base import (
     StoreError,
     StoreUnavailable,
 )
-from ingest.timeseries.validation import type_conflict_message, validate_points
+from ingest.timeseries.validation import type_conflict_message, validate_points, validate_query
 
 _COLUMN = {"float": "value_float", "int": "value_int", "str": "value_str", "bool": "value_bool"}
 _POINTS = "ingest_datapoint"
@@ -182,8 +181,7 @@ class SqlStore:
         agg: Aggregation = "mean",
         group_by: Sequence[str] = (),
     ) -> list[SeriesResult]:
-        if agg not in AGGREGATIONS:
-            raise StoreError(f"unknown aggregation {agg!r}; use one of {', '.join(AGGREGATIONS)}")
+        validate_query(agg, tags, group_by)
         start_ns, end_ns = to_ns(start), to_ns(end)
         bucket = step_ns(step) if step is not None else None
         results: list[SeriesResult] = []
