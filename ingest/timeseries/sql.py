@@ -112,7 +112,8 @@ class SqlStore:
 
     def _check_field_types(self, tenant: str, kinds: dict[tuple[str, str], str]) -> None:
         FieldType.objects.bulk_create(
-            [FieldType(tenant=tenant, measurement=m, field=f, kind=k) for (m, f), k in kinds.items()],
+            # Sorted, so concurrent writers take row locks in the same order and do not deadlock.
+            [FieldType(tenant=tenant, measurement=m, field=f, kind=k) for (m, f), k in sorted(kinds.items())],
             ignore_conflicts=True,
         )
         measurements = {m for m, _ in kinds}
@@ -130,7 +131,7 @@ class SqlStore:
             if key not in wanted:
                 wanted[key] = Series(tenant=tenant, measurement=point.measurement, tags=dict(point.tags), key_hash=key)
         found = dict(Series.objects.filter(key_hash__in=list(wanted)).values_list("key_hash", "id"))
-        missing = [series for key, series in wanted.items() if key not in found]
+        missing = [series for key, series in sorted(wanted.items()) if key not in found]
         if missing:
             Series.objects.bulk_create(missing, ignore_conflicts=True)
             found.update(
