@@ -35,7 +35,7 @@ test: venv
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: venv
-	@for script in bench/*.py; do echo "==> $$script"; DEBUG=1 $(PY) $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "==> $$script"; DEBUG=1 $(PY) $$script || exit 1; done
 
 lint: venv
 	$(VENV)/bin/ruff check .

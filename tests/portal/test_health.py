@@ -53,7 +53,7 @@ def test_ready_ok_against_postgres_and_redis(client, settings):
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ok" and body["failed"] == []
-    assert set(body["checks"]) == {"database", "cache"}
+    assert set(body["checks"]) == {"database", "cache", "store"}
     for check in body["checks"].values():
         assert check["status"] == "ok"
         assert isinstance(check["latency_ms"], float | int) and check["latency_ms"] >= 0
