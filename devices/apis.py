@@ -12,8 +12,10 @@ from rest_framework.views import APIView
 from devices import selectors
 from devices.models import Device, Scope
 from devices.serializers import DeviceSerializer, StatusSerializer
+from ingest.selectors import store_status
 from portal import __version__
 from portal.health import run_checks
+from portal.ratelimit import RateLimitedMixin
 
 
 class DeviceListApi(ListAPIView[Device]):
@@ -26,19 +28,21 @@ class DeviceListApi(ListAPIView[Device]):
         return selectors.device_list(organization=self.request.auth.organization)
 
 
-class StatusApi(APIView):
-    """Version, dependency health with latency, and the org's device counts by state."""
+class StatusApi(RateLimitedMixin, APIView):
+    """Version, dependency health with latency, the time-series store, and device counts by state."""
 
     required_scope = Scope.METRICS_READ
 
     @extend_schema(responses=StatusSerializer)
     def get(self, request: Request) -> Response:
         organization = request.auth.organization
-        checks = run_checks([name for name in settings.HEALTH_CHECKS if name != "broker"])
+        # The store is reported in its own block (backend name too), so skip its generic check.
+        checks = run_checks([name for name in settings.HEALTH_CHECKS if name not in ("broker", "store")])
         body = {
             "version": __version__,
             "organization": organization.slug,
             "checks": checks,
+            "store": store_status(),
             "devices": selectors.device_counts_by_state(organization=organization),
         }
         return Response(StatusSerializer(body).data)

@@ -1,0 +1,153 @@
+"""Metric writes: bind points to devices, store them all-or-nothing, mark devices seen."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from devices.models import ApiKey, Device, Organization
+from devices.services import device_get_or_register, device_mark_seen
+from ingest.errors import IngestForbidden, IngestInvalid, IngestUnavailable
+from ingest.timeseries import StoreError, StoreUnavailable, get_store
+from ingest.timeseries.base import Point
+from ingest.validation import DEVICE_TAG
+
+logger = logging.getLogger(__name__)
+
+_DEVICE_NAME_MAX = Device._meta.get_field("name").max_length or 128
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    points: int
+    values: int  # field values stored
+    devices: list[str] = field(default_factory=list)
+    registered: list[str] = field(default_factory=list)  # devices created by this write
+
+
+def _where(locations: Sequence[str] | None, i: int) -> str:
+    return locations[i] if locations else f"point {i}"
+
+
+def _bind_to_key_device(api_key: ApiKey, points: list[Point], locations: Sequence[str] | None) -> list[Point]:
+    """A device-bound key writes only its own device: add the tag, refuse a different one."""
+    device = api_key.device
+    assert device is not None
+    name = device.name
+    bound: list[Point] = []
+    for i, point in enumerate(points):
+        current = point.tags.get(DEVICE_TAG)
+        if current is None:
+            point = Point(point.measurement, {**point.tags, DEVICE_TAG: name}, point.fields, point.time_ns)
+        elif current != name:
+            raise IngestForbidden(
+                f"{_where(locations, i)}: device {current!r} does not match this key's device {name!r}; "
+                "a device-bound key can only write its own device",
+                line=_line(locations, i),
+            )
+        bound.append(point)
+    return bound
+
+
+def _line(locations: Sequence[str] | None, i: int) -> int | None:
+    if locations and locations[i].startswith("line "):
+        return int(locations[i][5:])
+    return None
+
+
+def _resolve_org_devices(
+    organization: Organization, points: Sequence[Point], locations: Sequence[str] | None
+) -> tuple[list[int], list[str]]:
+    """Device ids named by the points; unknown names are registered or refused per the org setting."""
+    names: dict[str, int] = {}
+    for i, point in enumerate(points):
+        name = point.tags.get(DEVICE_TAG)
+        if not name:
+            raise IngestInvalid(
+                f"{_where(locations, i)}: missing the {DEVICE_TAG!r} tag; with an organization-wide key every "
+                f"point must name its device (tag {DEVICE_TAG}=<name>), or use a device-bound key",
+                line=_line(locations, i),
+            )
+        if name not in names:
+            if len(name) > _DEVICE_NAME_MAX:
+                raise IngestInvalid(
+                    f"{_where(locations, i)}: device name is longer than {_DEVICE_NAME_MAX} characters",
+                    line=_line(locations, i),
+                )
+            names[name] = i
+    known = dict(Device.objects.filter(organization=organization, name__in=list(names)).values_list("name", "id"))
+    missing = [n for n in names if n not in known]
+    if missing and not organization.auto_register_devices:
+        first = missing[0]
+        raise IngestForbidden(
+            f"{_where(locations, names[first])}: unknown device {first!r}; organization {organization.slug!r} "
+            "does not auto-register devices, so an admin must create it first",
+            line=_line(locations, names[first]),
+        )
+    for name in missing:
+        try:
+            known[name] = device_get_or_register(organization=organization, name=name).id
+        except Device.DoesNotExist:
+            # The name is new but its slug collides with another device's (e.g. "edge 1" vs "edge-1").
+            raise IngestInvalid(
+                f"{_where(locations, names[name])}: device name {name!r} clashes with an existing device's slug",
+                line=_line(locations, names[name]),
+            ) from None
+        logger.info("device auto-registered", extra={"device": name})
+    return [known[n] for n in names], missing
+
+
+def _mark_seen(device_ids: list[int]) -> None:
+    """Advance last_seen_at at most once per INGEST_SEEN_RESOLUTION_SECONDS per device.
+
+    A cache key per device skips even the conditional UPDATE on busy devices; the
+    UPDATE's own cutoff keeps it correct if the cache is cold or shared badly.
+    """
+    resolution = settings.INGEST_SEEN_RESOLUTION_SECONDS
+    keys = {f"ingest:seen:{device_id}": device_id for device_id in device_ids}
+    try:
+        fresh = cache.get_many(list(keys))
+    except Exception:  # the cache is an optimisation here; fall back to the UPDATE
+        logger.warning("cache unavailable for last_seen tracking", exc_info=True)
+        fresh = {}
+    due = [device_id for key, device_id in keys.items() if key not in fresh]
+    if not due:
+        return
+    device_mark_seen(device_ids=due, at=timezone.now(), resolution=timedelta(seconds=resolution))
+    try:
+        cache.set_many({key: 1 for key, device_id in keys.items() if device_id in due}, timeout=resolution)
+    except Exception:
+        logger.warning("cache unavailable for last_seen tracking", exc_info=True)
+
+
+def metrics_ingest(*, api_key: ApiKey, points: list[Point], locations: Sequence[str] | None = None) -> IngestResult:
+    """Store every point for the key's organization, or none (raising an IngestError)."""
+    organization = api_key.organization
+    registered: list[str] = []
+    if api_key.device_id is not None:
+        points = _bind_to_key_device(api_key, points, locations)
+        device_ids = [api_key.device_id]
+        device_names = [api_key.device.name] if api_key.device else []
+    else:
+        device_ids, registered = _resolve_org_devices(organization, points, locations)
+        device_names = sorted({p.tags[DEVICE_TAG] for p in points})
+    try:
+        get_store().write(tenant=str(organization.id), points=points)
+    except StoreUnavailable as exc:
+        logger.warning("time-series store unavailable; write refused", extra={"error": str(exc)[:200]})
+        raise IngestUnavailable(
+            "the time-series store is unavailable; nothing was written, retry later",
+            retry_after=settings.INGEST_RETRY_AFTER_SECONDS,
+        ) from None
+    except StoreError as exc:
+        raise IngestInvalid(f"the time-series store rejected the batch; nothing was written: {exc}"[:500]) from None
+    _mark_seen(device_ids)
+    values = sum(len(p.fields) for p in points)
+    logger.info("metrics ingested", extra={"points": len(points), "values": values, "devices": len(device_ids)})
+    return IngestResult(points=len(points), values=values, devices=device_names, registered=registered)
