@@ -276,3 +276,21 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
     },
 }
+
+# --- Time-series store (docs/timeseries.md) ---
+TIMESERIES_BACKEND = env_str("TIMESERIES_BACKEND", "sql").strip().lower()
+if TIMESERIES_BACKEND not in ("sql", "influx"):
+    raise ImproperlyConfigured(f"TIMESERIES_BACKEND={TIMESERIES_BACKEND!r} is unknown; use 'sql' or 'influx'.")
+# Points older than this are deleted by `manage.py prune_timeseries` (sql backend; InfluxDB uses its own
+# retention policy / bucket retention).
+TIMESERIES_RETENTION_DAYS = env_int("TIMESERIES_RETENTION_DAYS", 30, minimum=1)
+INFLUX_URL = env_str("INFLUX_URL", "http://127.0.0.1:8086")
+INFLUX_TOKEN = env_secret("INFLUX_TOKEN")
+INFLUX_ORG = env_str("INFLUX_ORG", "beacon")
+INFLUX_BUCKET = env_str("INFLUX_BUCKET", "beacon")
+# The database name InfluxQL reads use on /query (v1 DBRP mapping on 2.x/3.x); defaults to the bucket.
+INFLUX_DATABASE = env_str("INFLUX_DATABASE") or INFLUX_BUCKET
+INFLUX_TIMEOUT_MS = env_int("INFLUX_TIMEOUT_MS", 5000, minimum=1)
+if TIMESERIES_BACKEND == "influx" and not INFLUX_URL:
+    raise ImproperlyConfigured("TIMESERIES_BACKEND=influx needs INFLUX_URL.")
+HEALTH_CHECKS["store"] = "ingest.health.check_store"

@@ -11,6 +11,8 @@ from rest_framework.test import APIClient
 from devices import services
 from devices.models import Device, Organization, Scope
 
+pytest_plugins = ["tests.fixtures_servers"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 ALL_SCOPES = list(Scope.values)

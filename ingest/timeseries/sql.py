@@ -1,0 +1,251 @@
+"""The `sql` backend: series + narrow points tables in the main database (Postgres or SQLite).
+
+Writes are one transaction: field types checked, series upserted, points
+upserted on their (series, field, time) primary key so a rewrite overwrites.
+On Postgres the points go in as one `INSERT ... SELECT FROM unnest(arrays)`
+(a single round trip for a 5,000-line batch); on SQLite as an executemany.
+Buckets are integer arithmetic on epoch nanoseconds, aligned to the epoch,
+identical on both databases (see docs/timeseries.md for why not date_bin).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
+
+from ingest.models import FieldType, Series
+from ingest.timeseries.base import (
+    AGGREGATIONS,
+    Aggregation,
+    FieldValue,
+    Point,
+    SeriesResult,
+    StoreError,
+    StoreUnavailable,
+)
+from ingest.timeseries.validation import type_conflict_message, validate_points
+
+_COLUMN = {"float": "value_float", "int": "value_int", "str": "value_str", "bool": "value_bool"}
+_POINTS = "ingest_datapoint"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def series_key(tenant: str, measurement: str, tags: Mapping[str, str]) -> str:
+    canonical = json.dumps([tenant, measurement, sorted(tags.items())], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def to_ns(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise StoreError(f"{moment.isoformat()} has no time zone; pass an aware datetime")
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def step_ns(step: timedelta) -> int:
+    value = (step.days * 86_400 + step.seconds) * 1_000_000_000 + step.microseconds * 1_000
+    if value <= 0:
+        raise StoreError(f"step {step} must be positive")
+    return value
+
+
+@contextmanager
+def db_errors() -> Iterator[None]:
+    """Map the database's errors: connection trouble is retryable (StoreUnavailable), the rest is not."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        raise StoreUnavailable(f"database unavailable: {type(exc).__name__}: {exc}") from exc
+    except IntegrityError as exc:
+        raise StoreError(f"database rejected the write: {exc}") from exc
+    except DatabaseError as exc:
+        raise StoreError(f"database error: {type(exc).__name__}: {exc}") from exc
+
+
+class SqlStore:
+    name = "sql"
+
+    # --- writes ---------------------------------------------------------------------------
+    def write(self, *, tenant: str, points: Sequence[Point]) -> None:
+        if not points:
+            return
+        kinds = validate_points(points)
+        with db_errors(), transaction.atomic():
+            self._check_field_types(tenant, kinds)
+            series_ids = self._upsert_series(tenant, points)
+            rows: dict[tuple[int, str, int], tuple[str, FieldValue]] = {}
+            for point in points:
+                sid = series_ids[series_key(tenant, point.measurement, point.tags)]
+                for name, value in point.fields.items():
+                    # Later duplicates win, like a later write would.
+                    rows[(sid, name, point.time_ns)] = (kinds[(point.measurement, name)], value)
+            self._upsert_points(rows)
+
+    def _check_field_types(self, tenant: str, kinds: dict[tuple[str, str], str]) -> None:
+        FieldType.objects.bulk_create(
+            [FieldType(tenant=tenant, measurement=m, field=f, kind=k) for (m, f), k in kinds.items()],
+            ignore_conflicts=True,
+        )
+        measurements = {m for m, _ in kinds}
+        stored = FieldType.objects.filter(tenant=tenant, measurement__in=measurements).values_list(
+            "measurement", "field", "kind"
+        )
+        for measurement, field, kind in stored:
+            new = kinds.get((measurement, field))
+            if new is not None and new != kind:
+                raise StoreError(type_conflict_message(measurement, field, new, kind))
+
+    def _upsert_series(self, tenant: str, points: Sequence[Point]) -> dict[str, int]:
+        wanted: dict[str, Series] = {}
+        for point in points:
+            key = series_key(tenant, point.measurement, point.tags)
+            if key not in wanted:
+                wanted[key] = Series(tenant=tenant, measurement=point.measurement, tags=dict(point.tags), key_hash=key)
+        found = dict(Series.objects.filter(key_hash__in=list(wanted)).values_list("key_hash", "id"))
+        missing = [series for key, series in wanted.items() if key not in found]
+        if missing:
+            Series.objects.bulk_create(missing, ignore_conflicts=True)
+            found.update(
+                Series.objects.filter(key_hash__in=[s.key_hash for s in missing]).values_list("key_hash", "id")
+            )
+        return found
+
+    def _upsert_points(self, rows: dict[tuple[int, str, int], tuple[str, FieldValue]]) -> None:
+        sids, fields, times = [], [], []
+        columns: dict[str, list[Any]] = {name: [] for name in _COLUMN.values()}
+        for (sid, field, time_ns), (kind, value) in rows.items():
+            sids.append(sid)
+            fields.append(field)
+            times.append(time_ns)
+            for k, column in _COLUMN.items():
+                columns[column].append(value if k == kind else None)
+        update = ", ".join(f"{c} = excluded.{c}" for c in _COLUMN.values())
+        names = ", ".join(_COLUMN.values())
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"INSERT INTO {_POINTS} (series_id, field, time_ns, {names}) "  # noqa: S608 - constants only
+                    "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::float8[], %s::bigint[], "
+                    "%s::text[], %s::boolean[]) "
+                    f"ON CONFLICT (series_id, field, time_ns) DO UPDATE SET {update}",
+                    [sids, fields, times, *columns.values()],
+                )
+            else:
+                cursor.executemany(
+                    f"INSERT INTO {_POINTS} (series_id, field, time_ns, {names}) "  # noqa: S608 - constants only
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                    f"ON CONFLICT (series_id, field, time_ns) DO UPDATE SET {update}",
+                    list(zip(sids, fields, times, *columns.values(), strict=True)),
+                )
+
+    # --- reads ----------------------------------------------------------------------------
+    def query(
+        self,
+        *,
+        tenant: str,
+        measurement: str,
+        fields: Sequence[str],
+        start: datetime,
+        end: datetime,
+        tags: Mapping[str, str] | None = None,
+        step: timedelta | None = None,
+        agg: Aggregation = "mean",
+        group_by: Sequence[str] = (),
+    ) -> list[SeriesResult]:
+        if agg not in AGGREGATIONS:
+            raise StoreError(f"unknown aggregation {agg!r}; use one of {', '.join(AGGREGATIONS)}")
+        start_ns, end_ns = to_ns(start), to_ns(end)
+        bucket = step_ns(step) if step is not None else None
+        results: list[SeriesResult] = []
+        with db_errors():
+            groups = self._groups(tenant, measurement, tags or {}, group_by)
+            if not groups:
+                return []
+            kinds = dict(
+                FieldType.objects.filter(tenant=tenant, measurement=measurement, field__in=list(fields)).values_list(
+                    "field", "kind"
+                )
+            )
+            for field in fields:
+                kind = kinds.get(field)
+                if kind is None:
+                    continue
+                if bucket is not None and agg != "last" and kind in ("str", "bool"):
+                    raise StoreError(f"aggregation {agg!r} needs a numeric field; {field!r} is {kind}")
+                for group_tags, ids in groups:
+                    points = self._fetch(ids, field, kind, start_ns, end_ns, bucket, agg)
+                    if points:
+                        results.append(SeriesResult(field=field, tags=dict(group_tags), points=points))
+        return results
+
+    def _groups(
+        self, tenant: str, measurement: str, tags: Mapping[str, str], group_by: Sequence[str]
+    ) -> list[tuple[tuple[tuple[str, str], ...], list[int]]]:
+        series = Series.objects.filter(tenant=tenant, measurement=measurement)
+        if tags and connection.vendor == "postgresql":
+            series = series.filter(tags__contains=dict(tags))  # jsonb @>, served by the tenant index + filter
+        grouped: dict[tuple[tuple[str, str], ...], list[int]] = defaultdict(list)
+        for sid, series_tags in series.values_list("id", "tags"):
+            if any(series_tags.get(k) != v for k, v in tags.items()):
+                continue
+            # A series without a group_by tag falls in the "" group, as in InfluxDB.
+            key = tuple((name, series_tags.get(name, "")) for name in group_by)
+            grouped[key].append(sid)
+        return sorted(grouped.items())
+
+    def _fetch(
+        self,
+        ids: list[int],
+        field: str,
+        kind: str,
+        start_ns: int,
+        end_ns: int,
+        bucket: int | None,
+        agg: str,
+    ) -> list[tuple[int, FieldValue | None]]:
+        column = _COLUMN[kind]
+        marks = ", ".join(["%s"] * len(ids))
+        where = f"series_id IN ({marks}) AND field = %s AND time_ns >= %s AND time_ns < %s"
+        params: list[Any] = [*ids, field, start_ns, end_ns]
+        if bucket is None:
+            sql = f"SELECT time_ns, {column} FROM {_POINTS} WHERE {where} ORDER BY time_ns, series_id"  # noqa: S608
+        else:
+            # Floor division that is right for times before 1970 too; buckets start at multiples of the step.
+            b = f"(time_ns - (((time_ns %% {bucket:d}) + {bucket:d}) %% {bucket:d}))"
+            if agg == "last":
+                sql = (
+                    f"SELECT b, v FROM (SELECT {b} AS b, {column} AS v, ROW_NUMBER() OVER "  # noqa: S608
+                    f"(PARTITION BY {b} ORDER BY time_ns DESC, series_id DESC) AS rn FROM {_POINTS} WHERE {where}) t "
+                    "WHERE rn = 1 ORDER BY b"
+                )
+            else:
+                func = {"mean": "AVG", "min": "MIN", "max": "MAX", "sum": "SUM"}[agg]
+                sql = f"SELECT {b} AS b, {func}({column}) FROM {_POINTS} WHERE {where} GROUP BY b ORDER BY b"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return [(int(t), _convert(v, kind, agg if bucket is not None else "last")) for t, v in rows if v is not None]
+
+    def ping(self) -> None:
+        with db_errors(), connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+
+
+def _convert(value: Any, kind: str, agg: str) -> FieldValue:
+    if agg == "mean":
+        return float(value)
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind == "bool":
+        return bool(value)
+    return str(value)

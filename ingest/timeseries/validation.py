@@ -1,0 +1,91 @@
+"""Checks every backend applies before writing, so both accept exactly the same points.
+
+The rules are InfluxDB's storage limits: whatever InfluxDB cannot store
+faithfully is refused here with a StoreError naming the point and the value,
+so switching TIMESERIES_BACKEND never changes which data is accepted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ingest.timeseries.base import TENANT_TAG, FieldValue, Point, StoreError
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+MAX_STRING_BYTES = 64 * 1024  # InfluxDB's limit for a string field value
+_CONTROL = ("\n", "\r", "\t")
+# Line protocol has no escape for a backslash before these in a tag, so InfluxDB would store another value.
+_LP_SPECIAL = (",", "=", " ")
+
+
+def field_kind(value: FieldValue) -> str:
+    # bool first: bool is a subclass of int.
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    raise StoreError(f"field value {value!r} has unsupported type {type(value).__name__}")
+
+
+def _check_name(what: str, name: str, index: int) -> None:
+    if not name:
+        raise StoreError(f"point {index}: {what} is empty")
+    if any(ch in name for ch in _CONTROL):
+        raise StoreError(f"point {index}: {what} {name!r} contains a newline, carriage return or tab")
+
+
+def _check_tag_text(what: str, text: str, index: int) -> None:
+    _check_name(what, text, index)
+    if text.endswith("\\"):
+        raise StoreError(f"point {index}: {what} {text!r} ends with a backslash, which InfluxDB cannot store")
+    for special in _LP_SPECIAL:
+        if "\\" + special in text:
+            raise StoreError(
+                f"point {index}: {what} {text!r} has a backslash before {special!r}, which InfluxDB cannot store"
+            )
+
+
+def validate_points(points: Sequence[Point]) -> dict[tuple[str, str], str]:
+    """Raise StoreError for the first bad point; return {(measurement, field): kind} of the batch."""
+    kinds: dict[tuple[str, str], str] = {}
+    for index, point in enumerate(points):
+        _check_tag_text("measurement", point.measurement, index)
+        if not isinstance(point.time_ns, int) or isinstance(point.time_ns, bool):
+            raise StoreError(f"point {index}: time_ns {point.time_ns!r} is not an integer")
+        if not INT64_MIN < point.time_ns < INT64_MAX:
+            raise StoreError(f"point {index}: time_ns {point.time_ns} is outside the int64 range")
+        for key, value in point.tags.items():
+            if key == TENANT_TAG:
+                raise StoreError(f"point {index}: tag {TENANT_TAG!r} is reserved for the tenant")
+            if not isinstance(value, str):
+                raise StoreError(f"point {index}: tag {key!r} value {value!r} is not a string")
+            _check_tag_text("tag key", key, index)
+            _check_tag_text(f"tag {key!r} value", value, index)
+        if not point.fields:
+            raise StoreError(f"point {index}: no fields")
+        for name, value in point.fields.items():
+            _check_name("field name", name, index)
+            kind = field_kind(value)
+            if kind == "float" and not math.isfinite(value):  # type: ignore[arg-type]
+                raise StoreError(f"point {index}: field {name!r} is {value!r}; NaN and Inf cannot be stored")
+            if kind == "int" and not INT64_MIN <= value <= INT64_MAX:  # type: ignore[operator]
+                raise StoreError(f"point {index}: field {name!r} value {value} is outside the int64 range")
+            if kind == "str" and len(value.encode()) > MAX_STRING_BYTES:  # type: ignore[union-attr]
+                raise StoreError(f"point {index}: field {name!r} string is longer than {MAX_STRING_BYTES} bytes")
+            seen = kinds.setdefault((point.measurement, name), kind)
+            if seen != kind:
+                raise StoreError(
+                    f"point {index}: field {name!r} of {point.measurement!r} is {kind} but earlier in this "
+                    f"batch it is {seen}"
+                )
+    return kinds
+
+
+def type_conflict_message(measurement: str, field: str, new: str, stored: str) -> str:
+    return f"field type conflict: {measurement!r}.{field!r} is {new} in this write but {stored} in the store"
