@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,6 +21,7 @@ from ingest.validation import DEVICE_TAG
 
 logger = logging.getLogger(__name__)
 
+_POINT_PREFIX = re.compile(r"point (\d+): ")
 _DEVICE_NAME_MAX = Device._meta.get_field("name").max_length or 128
 
 
@@ -126,6 +128,18 @@ def _mark_seen(device_ids: list[int]) -> None:
         logger.warning("cache unavailable for last_seen tracking", exc_info=True)
 
 
+def _store_rejection(exc: StoreError, locations: Sequence[str] | None) -> IngestInvalid:
+    """Say where: the store names "point N", the client knows its lines/items."""
+    message = str(exc)
+    line = None
+    match = _POINT_PREFIX.match(message)
+    if match and locations and int(match.group(1)) < len(locations):
+        index = int(match.group(1))
+        message = f"{locations[index]}: {message[match.end():]}"
+        line = _line(locations, index)
+    return IngestInvalid(f"{message[:400]} (nothing was written)", line=line)
+
+
 def metrics_ingest(*, api_key: ApiKey, points: list[Point], locations: Sequence[str] | None = None) -> IngestResult:
     """Store every point for the key's organization, or none (raising an IngestError)."""
     organization = api_key.organization
@@ -146,7 +160,7 @@ def metrics_ingest(*, api_key: ApiKey, points: list[Point], locations: Sequence[
             retry_after=settings.INGEST_RETRY_AFTER_SECONDS,
         ) from None
     except StoreError as exc:
-        raise IngestInvalid(f"the time-series store rejected the batch; nothing was written: {exc}"[:500]) from None
+        raise _store_rejection(exc, locations) from None
     _mark_seen(device_ids)
     values = sum(len(p.fields) for p in points)
     logger.info("metrics ingested", extra={"points": len(points), "values": values, "devices": len(device_ids)})

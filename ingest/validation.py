@@ -18,6 +18,8 @@ from ingest.timeseries.base import TENANT_TAG, FieldValue, Point
 
 DEVICE_TAG = "device"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A backslash before , = or space would be read back as an escape: the stored text would differ.
+_AMBIGUOUS_BACKSLASH = re.compile(r"\\[,= ]")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -92,8 +94,11 @@ class PointValidator:
             raise PointInvalid(f"{kind} {_describe(value)} starts with '_', which is reserved")
         if _CONTROL.search(value):
             raise PointInvalid(f"{kind} {_describe(value)} contains a control character (e.g. a line break)")
-        if value[-1] == "\\":
-            raise PointInvalid(f"{kind} {_describe(value)} ends with a backslash, which line protocol cannot carry")
+        if value[-1] == "\\" or _AMBIGUOUS_BACKSLASH.search(value):
+            raise PointInvalid(
+                f"{kind} {_describe(value)} has a backslash at its end or before ',', '=' or ' ', "
+                "which line protocol cannot carry unambiguously"
+            )
         self._names.add((kind, value))
 
     def tag_value(self, key: str, value: str) -> None:
@@ -109,9 +114,10 @@ class PointValidator:
             )
         if _CONTROL.search(value):
             raise PointInvalid(f"value of tag {key!r} contains a control character (e.g. a line break)")
-        if value[-1] == "\\":
+        if value[-1] == "\\" or _AMBIGUOUS_BACKSLASH.search(value):
             raise PointInvalid(
-                f"value of tag {key!r} ends with a backslash, which line protocol cannot carry unambiguously"
+                f"value of tag {key!r} has a backslash at its end or before ',', '=' or ' ', "
+                "which line protocol cannot carry unambiguously"
             )
         self._tag_values.add(value)
 
