@@ -24,13 +24,23 @@ class TimestampField(serializers.Field):  # type: ignore[type-arg]
         return value
 
 
+class MetricValueField(serializers.Field):  # type: ignore[type-arg]
+    """Passed through as parsed; ingest.validation checks type and finiteness with a clear message."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class MetricItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """`{"device": ..., "timestamp": ..., "metrics": {...}, "tags": {...}, "measurement": ...}`."""
 
     device = serializers.CharField(required=False, trim_whitespace=False, max_length=128)
     timestamp = TimestampField(required=False, allow_null=True)
     measurement = serializers.CharField(required=False, trim_whitespace=False)
-    metrics = serializers.DictField(child=serializers.JSONField(), allow_empty=False)
+    metrics = serializers.DictField(child=MetricValueField(), allow_empty=False)
     tags = serializers.DictField(
         child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False
     )

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.text import slugify
 
 from devices.models import ApiKey, Device, Organization
 from devices.services import device_get_or_register, device_mark_seen
@@ -63,10 +64,14 @@ def _line(locations: Sequence[str] | None, i: int) -> int | None:
     return None
 
 
-def _resolve_org_devices(
+def _plan_org_devices(
     organization: Organization, points: Sequence[Point], locations: Sequence[str] | None
-) -> tuple[list[int], list[str]]:
-    """Device ids named by the points; unknown names are registered or refused per the org setting."""
+) -> tuple[dict[str, int], dict[str, int]]:
+    """({known name: id}, {unknown name: first point index}); refuses unknown devices per the org setting.
+
+    Unknown devices are only created after the store accepted the write, so a refused
+    write leaves no trace; a name whose slug is taken is refused here, before writing.
+    """
     names: dict[str, int] = {}
     for i, point in enumerate(points):
         name = point.tags.get(DEVICE_TAG)
@@ -84,25 +89,34 @@ def _resolve_org_devices(
                 )
             names[name] = i
     known = dict(Device.objects.filter(organization=organization, name__in=list(names)).values_list("name", "id"))
-    missing = [n for n in names if n not in known]
-    if missing and not organization.auto_register_devices:
-        first = missing[0]
+    missing = {name: i for name, i in names.items() if name not in known}
+    if not missing:
+        return known, {}
+    if not organization.auto_register_devices:
+        first, i = next(iter(missing.items()))
         raise IngestForbidden(
-            f"{_where(locations, names[first])}: unknown device {first!r}; organization {organization.slug!r} "
+            f"{_where(locations, i)}: unknown device {first!r}; organization {organization.slug!r} "
             "does not auto-register devices, so an admin must create it first",
-            line=_line(locations, names[first]),
+            line=_line(locations, i),
         )
+    slugs = {slugify(name) or name: name for name in missing}
+    taken = Device.objects.filter(organization=organization, slug__in=list(slugs)).values_list("slug", flat=True)
+    for slug in taken:
+        name = slugs[slug]
+        raise IngestInvalid(
+            f"{_where(locations, missing[name])}: device name {name!r} clashes with an existing device "
+            f"whose slug is {slug!r}; use that device's exact name",
+            line=_line(locations, missing[name]),
+        )
+    return known, missing
+
+
+def _register(organization: Organization, missing: dict[str, int]) -> list[int]:
+    ids = []
     for name in missing:
-        try:
-            known[name] = device_get_or_register(organization=organization, name=name).id
-        except Device.DoesNotExist:
-            # The name is new but its slug collides with another device's (e.g. "edge 1" vs "edge-1").
-            raise IngestInvalid(
-                f"{_where(locations, names[name])}: device name {name!r} clashes with an existing device's slug",
-                line=_line(locations, names[name]),
-            ) from None
+        ids.append(device_get_or_register(organization=organization, name=name).id)
         logger.info("device auto-registered", extra={"device": name})
-    return [known[n] for n in names], missing
+    return ids
 
 
 def _mark_seen(device_ids: list[int]) -> None:
@@ -143,14 +157,15 @@ def _store_rejection(exc: StoreError, locations: Sequence[str] | None) -> Ingest
 def metrics_ingest(*, api_key: ApiKey, points: list[Point], locations: Sequence[str] | None = None) -> IngestResult:
     """Store every point for the key's organization, or none (raising an IngestError)."""
     organization = api_key.organization
-    registered: list[str] = []
+    missing: dict[str, int] = {}
     if api_key.device_id is not None:
         points = _bind_to_key_device(api_key, points, locations)
         device_ids = [api_key.device_id]
         device_names = [api_key.device.name] if api_key.device else []
     else:
-        device_ids, registered = _resolve_org_devices(organization, points, locations)
-        device_names = sorted({p.tags[DEVICE_TAG] for p in points})
+        known, missing = _plan_org_devices(organization, points, locations)
+        device_ids = list(known.values())
+        device_names = sorted([*known, *missing])
     try:
         get_store().write(tenant=str(organization.id), points=points)
     except StoreUnavailable as exc:
@@ -161,7 +176,9 @@ def metrics_ingest(*, api_key: ApiKey, points: list[Point], locations: Sequence[
         ) from None
     except StoreError as exc:
         raise _store_rejection(exc, locations) from None
+    if missing:
+        device_ids += _register(organization, missing)
     _mark_seen(device_ids)
     values = sum(len(p.fields) for p in points)
     logger.info("metrics ingested", extra={"points": len(points), "values": values, "devices": len(device_ids)})
-    return IngestResult(points=len(points), values=values, devices=device_names, registered=registered)
+    return IngestResult(points=len(points), values=values, devices=device_names, registered=list(missing))
