@@ -13,7 +13,7 @@ from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from devices.models import Scope
+from devices.models import ApiKey, Scope
 from ingest import history, payloads, selectors, services
 from ingest.errors import IngestError, IngestInvalid
 from ingest.lineprotocol import PRECISION_NS
@@ -71,10 +71,16 @@ class _WriteApi(RateLimitedMixin):
                 validator=validator,
                 default_measurement=settings.INGEST_DEFAULT_MEASUREMENT,
             )
-            services.metrics_ingest(api_key=request.auth, points=batch.points, locations=batch.locations)
+            services.metrics_ingest(api_key=_key(request), points=batch.points, locations=batch.locations)
         except IngestError as exc:
             _raise(exc)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _key(request: Request) -> ApiKey:
+    # HasScope has already refused anything that is not an ApiKey.
+    assert isinstance(request.auth, ApiKey)
+    return request.auth
 
 
 def _precision(request: Request, default: str) -> str:
@@ -153,7 +159,8 @@ class HistoryApi(RateLimitedMixin):
                 message = next(iter(message.values()))[0]
             _raise(IngestInvalid(f"parameter {name!r}: {message}"))
         data = query.validated_data
-        organization = request.auth.organization
+        api_key = _key(request)
+        organization = api_key.organization
         try:
             now = timezone.now()
             start = history.parse_time("start", data["start"], now)
@@ -171,7 +178,7 @@ class HistoryApi(RateLimitedMixin):
                     )
             else:
                 step = history.auto_step(start, end, max_points)
-            device = selectors.device_for_reading(organization=organization, api_key=request.auth, name=data["device"])
+            device = selectors.device_for_reading(organization=organization, api_key=api_key, name=data["device"])
             series = selectors.metrics_history(
                 organization=organization,
                 device=device,

@@ -7,8 +7,9 @@ class IngestError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, message: str, *, line: int | None = None, index: int | None = None,
-                 retry_after: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, line: int | None = None, index: int | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.line = line  # 1-based line of a line-protocol body

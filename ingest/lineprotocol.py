@@ -131,13 +131,13 @@ def _parse_fast(line: str, number: int) -> ParsedLine:
         raise _Fallback
     tags: dict[str, str] = {}
     for pair in names[1:]:
-        k, sep, v = pair.partition("=")
+        k, _, v = pair.partition("=")
         if not k or not v or "=" in v or k in tags:
             raise _Fallback
         tags[k] = v
     fields: dict[str, FieldValue] = {}
     for pair in fieldset.split(","):
-        k, sep, v = pair.partition("=")
+        k, _sep, v = pair.partition("=")
         if not k or not v or "=" in v:
             raise _Fallback
         try:
@@ -180,14 +180,14 @@ class _Scanner:
                 raise self.fail(f"missing '=' after tag key {_q(key)}")
             self.pos += 1
             value_pos = self.pos
-            value = self.token(stops=",= ", escapable=",= ")
-            if not value:
+            tag_value = self.token(stops=",= ", escapable=",= ")
+            if not tag_value:
                 raise self.fail(f"missing value for tag {_q(key)}", value_pos)
             if self.pos < self.n and line[self.pos] == "=":
                 raise self.fail(f"unescaped '=' in value of tag {_q(key)}")
             if key in tags:
                 raise self.fail(f"duplicate tag {_q(key)}", key_pos)
-            tags[key] = value
+            tags[key] = tag_value
         if self.pos >= self.n:
             raise self.fail("missing fields")
         if line[self.pos] != " ":
@@ -314,16 +314,19 @@ def format_field_value(value: FieldValue) -> str:
     raise TypeError(f"unsupported field value type {type(value).__name__}")
 
 
-def format_line(measurement: str, tags: dict[str, str], fields: dict[str, FieldValue],
-                timestamp: int | None = None) -> str:
+def format_line(
+    measurement: str, tags: dict[str, str], fields: dict[str, FieldValue], timestamp: int | None = None
+) -> str:
     """One line of line protocol; tags sorted by key (what InfluxDB recommends for speed)."""
     _check_name("measurement", measurement)
+    if measurement[0] in " \t#":
+        raise ValueError(f"measurement {_q(measurement)} starts with whitespace or '#', which reads as a comment")
     parts = [measurement.translate(_MEASUREMENT_ESCAPES)]
     for key in sorted(tags):
-        value = tags[key]
+        tag_value = tags[key]
         _check_name("tag key", key)
-        _check_name(f"value of tag {_q(key)}", value)
-        parts.append(f",{key.translate(_KEY_ESCAPES)}={value.translate(_KEY_ESCAPES)}")
+        _check_name(f"value of tag {_q(key)}", tag_value)
+        parts.append(f",{key.translate(_KEY_ESCAPES)}={tag_value.translate(_KEY_ESCAPES)}")
     if not fields:
         raise ValueError("a line needs at least one field")
     field_parts = []

@@ -62,9 +62,7 @@ def inflate(raw: bytes, cap: int) -> bytes:
             inflater = zlib.decompressobj(wbits=31)
             out += inflater.decompress(data, cap + 1 - len(out))
             if len(out) > cap or inflater.unconsumed_tail:
-                raise IngestTooLarge(
-                    f"gzip body inflates to more than {cap} bytes (INGEST_MAX_DECOMPRESSED_BYTES)"
-                )
+                raise IngestTooLarge(f"gzip body inflates to more than {cap} bytes (INGEST_MAX_DECOMPRESSED_BYTES)")
             if not inflater.eof:
                 raise IngestInvalid("gzip body is truncated")
             data = inflater.unused_data
@@ -137,7 +135,9 @@ def parse_json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise IngestInvalid(f"line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}", line=exc.lineno) from None
+        raise IngestInvalid(
+            f"line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}", line=exc.lineno
+        ) from None
 
 
 def _first_error(errors: Any, path: str = "") -> tuple[str, str]:
@@ -195,8 +195,9 @@ def points_from_json(text: str, *, validator: PointValidator, default_measuremen
     return batch
 
 
-def points_from_body(raw: bytes, *, content_type: str, precision: str, validator: PointValidator,
-                     default_measurement: str) -> Batch:
+def points_from_body(
+    raw: bytes, *, content_type: str, precision: str, validator: PointValidator, default_measurement: str
+) -> Batch:
     """Dispatch on Content-Type: JSON, or line protocol for text/*; sniff when absent."""
     media = content_type.split(";", 1)[0].strip().lower()
     text = decode_text(raw)

@@ -41,9 +41,7 @@ class MetricItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
     timestamp = TimestampField(required=False, allow_null=True)
     measurement = serializers.CharField(required=False, trim_whitespace=False)
     metrics = serializers.DictField(child=MetricValueField(), allow_empty=False)
-    tags = serializers.DictField(
-        child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False
-    )
+    tags = serializers.DictField(child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False)
 
 
 class HistoryQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -149,7 +149,7 @@ def _store_rejection(exc: StoreError, locations: Sequence[str] | None) -> Ingest
     match = _POINT_PREFIX.match(message)
     if match and locations and int(match.group(1)) < len(locations):
         index = int(match.group(1))
-        message = f"{locations[index]}: {message[match.end():]}"
+        message = f"{locations[index]}: {message[match.end() :]}"
         line = _line(locations, index)
     return IngestInvalid(f"{message[:400]} (nothing was written)", line=line)
 

@@ -158,13 +158,13 @@ class PointValidator:
         self.name("measurement", measurement)
         if len(tags) > self.limits.max_tags:
             raise PointInvalid(f"{len(tags)} tags; the limit is {self.limits.max_tags} per point (INGEST_MAX_TAGS)")
-        for key, value in tags.items():
+        for key, tag_value in tags.items():
             if key == TENANT_TAG:
                 raise PointInvalid(f"tag {TENANT_TAG!r} is reserved")
             if key == "time":
                 raise PointInvalid("tag key 'time' is reserved")
             self.name("tag key", key)
-            self.tag_value(key, value)
+            self.tag_value(key, tag_value)
         if not fields:
             raise PointInvalid("a point needs at least one field")
         if len(fields) > self.limits.max_fields:

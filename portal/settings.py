@@ -233,11 +233,12 @@ RATELIMIT_ANONYMOUS_RATE = env_str("RATELIMIT_ANONYMOUS_RATE", "60/m")
 # If the cache is down, let traffic through (and log) rather than refuse every write.
 RATELIMIT_FAIL_OPEN = env_bool("RATELIMIT_FAIL_OPEN", True)
 SILENCED_SYSTEM_CHECKS: list[str] = []
-if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+_CACHE_BACKEND = str(CACHES["default"]["BACKEND"])
+if _CACHE_BACKEND.endswith("LocMemCache"):
     # The embedded demo is one process, so a per-process counter is the shared counter.
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
-elif CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+elif _CACHE_BACKEND == "django.core.cache.backends.redis.RedisCache":
     # Django's own Redis backend has atomic incr; django-ratelimit only lists django-redis.
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
 

@@ -35,15 +35,24 @@ def store(db: None) -> TimeSeriesStore:
 def read_points() -> Callable[..., dict[str, list[tuple[int, Any]]]]:
     """All raw points of a measurement for an org (optionally one device): {field: [(time_ns, value)]}."""
 
-    def _read(org: Organization, measurement: str, fields: list[str], device: str | None = None,
-              tags: dict[str, str] | None = None) -> dict[str, list[tuple[int, Any]]]:
+    def _read(
+        org: Organization,
+        measurement: str,
+        fields: list[str],
+        device: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> dict[str, list[tuple[int, Any]]]:
         now = datetime.now(UTC)
         query_tags = dict(tags or {})
         if device is not None:
             query_tags["device"] = device
         results = get_store().query(
-            tenant=str(org.id), measurement=measurement, fields=fields, tags=query_tags or None,
-            start=now - timedelta(days=400), end=now + timedelta(hours=1),
+            tenant=str(org.id),
+            measurement=measurement,
+            fields=fields,
+            tags=query_tags or None,
+            start=now - timedelta(days=400),
+            end=now + timedelta(hours=1),
         )
         out: dict[str, list[tuple[int, Any]]] = {}
         for series in results:
@@ -66,8 +75,11 @@ def redis_cache(settings: Any) -> Iterator[str]:
         require_server(False, "Redis is not running on 127.0.0.1:6379")
     prefix = f"beacon-api-test-{uuid.uuid4().hex[:10]}"
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_TEST_URL,
-                    "KEY_PREFIX": prefix}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_TEST_URL,
+            "KEY_PREFIX": prefix,
+        }
     }
     yield prefix
     for key in client.scan_iter(match=f"{prefix}:*"):

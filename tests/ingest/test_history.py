@@ -121,7 +121,9 @@ def test_device_bound_key_reads_only_its_device(
     assert history(client, device="edge-02", field="cpu").status_code == 404
 
 
-def test_write_only_key_cannot_read(org: Organization, device: Device, issue_key: Callable, client_for: Callable) -> None:
+def test_write_only_key_cannot_read(
+    org: Organization, device: Device, issue_key: Callable, client_for: Callable
+) -> None:
     response = history(client_for(issue_key(org, [Scope.METRICS_WRITE])), device="edge-01", field="cpu")
     assert response.status_code == 403
 
@@ -138,8 +140,13 @@ def test_hostile_tag_values_round_trip_through_line_protocol(api: APIClient, dev
 
     start = datetime.now(UTC) - timedelta(minutes=5)
     series = get_store().query(
-        tenant=str(device.organization_id), measurement="edge", fields=["cpu"], tags={"site": value},
-        start=start, end=datetime.now(UTC) + timedelta(minutes=1), group_by=["site"],
+        tenant=str(device.organization_id),
+        measurement="edge",
+        fields=["cpu"],
+        tags={"site": value},
+        start=start,
+        end=datetime.now(UTC) + timedelta(minutes=1),
+        group_by=["site"],
     )
     assert [(s.tags, [v for _, v in s.points]) for s in series] == [({"site": value}, [42.5])]
 

@@ -34,9 +34,23 @@ def test_influxdb_client_write_api_works_unchanged(
     issued = device_services.api_key_issue(organization=org, name="telegraf", scopes=[Scope.METRICS_WRITE])
     t = (time.time_ns() - 60 * NS) // 1000 * 1000  # µs-aligned so both backends store it exactly
     points = [
-        Point("cpu").tag("device", "gw-1").tag("core", "0").field("usage", 12.5).field("n", 3).time(t, WritePrecision.NS),
-        Point("cpu").tag("device", "gw-1").tag("core", "1").field("usage", 7.25).field("n", 4).time(t, WritePrecision.NS),
-        Point("cpu").tag("device", "gw 2,x=y").field("usage", 1.0).field("up", True).field("msg", 'he said "hi"')
+        Point("cpu")
+        .tag("device", "gw-1")
+        .tag("core", "0")
+        .field("usage", 12.5)
+        .field("n", 3)
+        .time(t, WritePrecision.NS),
+        Point("cpu")
+        .tag("device", "gw-1")
+        .tag("core", "1")
+        .field("usage", 7.25)
+        .field("n", 4)
+        .time(t, WritePrecision.NS),
+        Point("cpu")
+        .tag("device", "gw 2,x=y")
+        .field("usage", 1.0)
+        .field("up", True)
+        .field("msg", 'he said "hi"')
         .time(t + 1000, WritePrecision.NS),
     ]
     with InfluxDBClient(url=live_server.url, token=issued.plaintext, org="any-org", timeout=10_000) as client:
@@ -44,7 +58,9 @@ def test_influxdb_client_write_api_works_unchanged(
     assert read_points(org, "cpu", ["usage"], device="gw-1", tags={"core": "1"}) == {"usage": [(t, 7.25)]}
     assert read_points(org, "cpu", ["n"], device="gw-1", tags={"core": "0"}) == {"n": [(t, 3)]}
     assert read_points(org, "cpu", ["usage", "up", "msg"], device="gw 2,x=y") == {
-        "usage": [(t + 1000, 1.0)], "up": [(t + 1000, True)], "msg": [(t + 1000, 'he said "hi"')]
+        "usage": [(t + 1000, 1.0)],
+        "up": [(t + 1000, True)],
+        "msg": [(t + 1000, 'he said "hi"')],
     }
     assert set(Device.objects.filter(organization=org).values_list("name", flat=True)) == {"gw-1", "gw 2,x=y"}
 
@@ -53,7 +69,10 @@ def test_influxdb_client_sees_our_400_as_an_api_error(live_server: Any, org: Org
     from influxdb_client.rest import ApiException
 
     issued = device_services.api_key_issue(organization=org, name="k", scopes=[Scope.METRICS_WRITE])
-    with InfluxDBClient(url=live_server.url, token=issued.plaintext, org="o") as client, pytest.raises(ApiException) as caught:
+    with (
+        InfluxDBClient(url=live_server.url, token=issued.plaintext, org="o") as client,
+        pytest.raises(ApiException) as caught,
+    ):
         client.write_api(write_options=SYNCHRONOUS).write(bucket="b", record="cpu,device=d usage=12x")
     assert caught.value.status == 400
     assert 'line 1, column 20: invalid field value \\"12x\\"' in caught.value.body
@@ -94,17 +113,23 @@ def test_store_outage_is_503_and_a_retry_is_stored_exactly_once(
     assert len(read_points(org, "disk", ["used"], device="edge-9")["used"]) == 51
 
 
-def test_history_on_influx_backend(
-    influx_backend: Any, live_server: Any, org: Organization, device: Device
-) -> None:
+def test_history_on_influx_backend(influx_backend: Any, live_server: Any, org: Organization, device: Device) -> None:
     issued = device_services.api_key_issue(organization=org, name="k", scopes=[Scope.METRICS_WRITE, Scope.METRICS_READ])
     headers = {"Authorization": f"Bearer {issued.plaintext}"}
     base = (int(time.time()) // 60 - 5) * 60
     body = "\n".join(f"edge,device=edge-01 cpu={v} {base + i * 30}" for i, v in enumerate([1, 3, 5, 7]))
-    assert requests.post(f"{live_server.url}/api/v2/write?precision=s", data=body, headers=headers, timeout=15).status_code == 204
+    assert (
+        requests.post(f"{live_server.url}/api/v2/write?precision=s", data=body, headers=headers, timeout=15).status_code
+        == 204
+    )
     start = datetime.fromtimestamp(base, UTC)
-    params = {"device": "edge-01", "field": "cpu", "start": start.isoformat(), "end": (start + timedelta(minutes=2)).isoformat(),
-              "step": "1m"}
+    params = {
+        "device": "edge-01",
+        "field": "cpu",
+        "start": start.isoformat(),
+        "end": (start + timedelta(minutes=2)).isoformat(),
+        "step": "1m",
+    }
     answer = requests.get(f"{live_server.url}/api/v1/history", params=params, headers=headers, timeout=15).json()
     assert [p[1] for p in answer["series"][0]["points"]] == [2.0, 6.0]
     status = requests.get(f"{live_server.url}/api/v1/status", headers=headers, timeout=15).json()

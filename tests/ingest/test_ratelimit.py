@@ -34,9 +34,7 @@ def test_key_limit_is_shared_across_connections(
     assert 1 <= retry_after <= 60
     assert body["code"] == "too_many_requests"
     assert body["retry_after"] == retry_after
-    assert body["message"] == (
-        f"Rate limit 3/m exceeded for key {issued.api_key.prefix}…; retry in {retry_after} s"
-    )
+    assert body["message"] == (f"Rate limit 3/m exceeded for key {issued.api_key.prefix}…; retry in {retry_after} s")
     assert DataPoint.objects.count() == 3  # the refused request wrote nothing
     # The count lives in Redis under this test's prefix, not in process memory.
     import redis
@@ -51,7 +49,9 @@ def test_default_rate_applies_when_key_has_none(
     settings.API_KEY_DEFAULT_RATE = "2/m"
     issued = device_services.api_key_issue(organization=org, name="default", scopes=[Scope.METRICS_READ])
     headers = {"Authorization": f"Bearer {issued.plaintext}"}
-    codes = [requests.get(f"{live_server.url}/api/v1/status", headers=headers, timeout=10).status_code for _ in range(3)]
+    codes = [
+        requests.get(f"{live_server.url}/api/v1/status", headers=headers, timeout=10).status_code for _ in range(3)
+    ]
     assert codes == [200, 200, 429]
 
 

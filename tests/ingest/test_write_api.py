@@ -47,12 +47,19 @@ def test_json_list_epoch_seconds_measurement_and_auto_register(
     t = int(time.time()) - 30
     body = [
         {"device": "edge-01", "timestamp": t, "metrics": {"cpu": 2.0}},
-        {"device": "edge-02", "timestamp": t + 0.5, "metrics": {"cpu": 3.0, "ok": True, "note": "x"}, "measurement": "sys"},
+        {
+            "device": "edge-02",
+            "timestamp": t + 0.5,
+            "metrics": {"cpu": 3.0, "ok": True, "note": "x"},
+            "measurement": "sys",
+        },
     ]
     assert post_json(api, body).status_code == 204
     assert read_points(org, "edge", ["cpu"], device="edge-01") == {"cpu": [(t * NS, 2.0)]}
     assert read_points(org, "sys", ["cpu", "ok", "note"], device="edge-02") == {
-        "cpu": [(t * NS + NS // 2, 3.0)], "ok": [(t * NS + NS // 2, True)], "note": [(t * NS + NS // 2, "x")]
+        "cpu": [(t * NS + NS // 2, 3.0)],
+        "ok": [(t * NS + NS // 2, True)],
+        "note": [(t * NS + NS // 2, "x")],
     }
     assert Device.objects.filter(organization=org, name="edge-02").exists()
 
@@ -78,7 +85,9 @@ def test_v2_write_precisions(
 ) -> None:
     client = client_for(issue_key(org, [Scope.METRICS_WRITE, Scope.METRICS_READ]), header="token")
     t_ns = (time.time_ns() - 10 * NS) // NS * NS
-    response = post_lp(client, f"m,device=d v=1 {t_ns // scale}", url=f"/api/v2/write?bucket=b&org=o&precision={precision}")
+    response = post_lp(
+        client, f"m,device=d v=1 {t_ns // scale}", url=f"/api/v2/write?bucket=b&org=o&precision={precision}"
+    )
     assert response.status_code == 204
     assert read_points(org, "m", ["v"], device="d") == {"v": [(t_ns, 1.0)]}
 
@@ -112,7 +121,9 @@ def test_device_bound_key_forces_its_device(
 ) -> None:
     client = client_for(issue_key(org, [Scope.METRICS_WRITE], device=device))
     t = int(time.time()) - 5
-    assert post_lp(client, f"m v=1 {t}\nm,device=edge-01 v=2 {t + 1}", url="/api/v2/write?precision=s").status_code == 204
+    assert (
+        post_lp(client, f"m v=1 {t}\nm,device=edge-01 v=2 {t + 1}", url="/api/v2/write?precision=s").status_code == 204
+    )
     assert read_points(org, "m", ["v"], device="edge-01") == {"v": [(t * NS, 1.0), ((t + 1) * NS, 2.0)]}
     assert post_json(client, {"metrics": {"cpu": 5}}).status_code == 204
     assert [v for _, v in read_points(org, "edge", ["cpu"], device="edge-01")["cpu"]] == [5]
@@ -192,7 +203,9 @@ def test_wrong_key_is_401(client_for: Callable, org: Organization, read_points: 
     assert response.json()["message"] == "Invalid, expired or revoked API key."
 
 
-def test_read_only_key_is_403(org: Organization, issue_key: Callable, client_for: Callable, read_points: Callable) -> None:
+def test_read_only_key_is_403(
+    org: Organization, issue_key: Callable, client_for: Callable, read_points: Callable
+) -> None:
     client = client_for(issue_key(org, [Scope.METRICS_READ]))
     response = post_lp(client, "m,device=d v=1")
     assert response.status_code == 403

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from devices.models import Device, Organization
+from devices.models import Device
 from ingest.models import DataPoint, Series
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,9 @@ def test_nan_in_line_protocol(api: APIClient) -> None:
 
 
 def test_invalid_utf8(api: APIClient) -> None:
-    check(lp(api, GOOD.encode() + b"\nm,device=d s=\"\xff\""), 400, "invalid", "line 2, column 15: body is not valid UTF-8")
+    check(
+        lp(api, GOOD.encode() + b'\nm,device=d s="\xff"'), 400, "invalid", "line 2, column 15: body is not valid UTF-8"
+    )
 
 
 def test_empty_body(api: APIClient) -> None:
@@ -130,7 +132,7 @@ def test_field_type_conflict_inside_batch(api: APIClient) -> None:
 
 def test_field_type_conflict_with_stored_data_writes_nothing_new(api: APIClient) -> None:
     assert lp(api, GOOD).status_code == 204
-    response = lp(api, f"m,device=d2 w=1 {NOW_S}\nm,device=d v=\"s\" {NOW_S + 1}")
+    response = lp(api, f'm,device=d2 w=1 {NOW_S}\nm,device=d v="s" {NOW_S + 1}')
     assert response.status_code == 400
     assert "field type conflict" in response.json()["message"]
     assert DataPoint.objects.count() == 1
@@ -213,7 +215,9 @@ def test_json_hostile_tag_values_are_rejected_clearly(api: APIClient, value: str
 
 def test_json_syntax_error(api: APIClient) -> None:
     raw = '{"device": "d",\n "metrics": {"v": 1,}}'
-    check(api.post("/api/v1/metrics", data=raw, content_type="application/json"), 400, "invalid", "line 2, column", line=2)
+    check(
+        api.post("/api/v1/metrics", data=raw, content_type="application/json"), 400, "invalid", "line 2, column", line=2
+    )
 
 
 def test_json_device_disagrees_with_tag(api: APIClient) -> None:
