@@ -115,8 +115,8 @@ class InfluxStore:
             raise StoreUnavailable(f"InfluxDB answered {response.status} on {path}: {_text(response.data)}")
         return response
 
-    def influxql(self, statements: Sequence[str]) -> list[dict[str, Any]]:
-        """Run `;`-joined statements in one /query call; return one result dict per statement."""
+    def influxql(self, statements: Sequence[str], *, strict: bool = True) -> list[dict[str, Any]]:
+        """Run `;`-joined statements in one /query call; one result per statement (errors raise when strict)."""
         fields = {"db": self.database, "q": ";\n".join(statements), "epoch": "ns"}
         response = self._request("POST", "/query", fields)
         if response.status in (401, 403):
@@ -128,9 +128,13 @@ class InfluxStore:
         if response.status >= 400 or "error" in payload:
             raise StoreError(f"InfluxDB query error: {payload.get('error', _text(response.data))}")
         results: list[dict[str, Any]] = payload.get("results", [])
-        for result in results:
-            if "error" in result:
-                raise StoreError(f"InfluxDB query error: {result['error']}")
+        errors = {str(r.get("error")) for r in results if "error" in r}
+        if errors == {"not executed"} and len(statements) > 1:
+            # InfluxDB 1.x can report only "not executed" when the whole batch failed (e.g. the database is
+            # missing); the first statement on its own names the cause.
+            self.influxql(statements[:1])
+        if strict:
+            _raise_first_error(results)
         return results
 
     # --- interface ------------------------------------------------------------------------
@@ -203,7 +207,9 @@ class InfluxStore:
             statements.append(
                 f"SELECT {select} FROM {quote_ident(measurement)} WHERE {' AND '.join(where)}{tail}"  # noqa: S608
             )
-        field_results = self.influxql(statements)
+        field_results = self.influxql(statements, strict=False)
+        if "error" in field_results[0]:
+            _raise_first_error(field_results)
         kinds = {
             name: _KIND.get(kind, kind)
             for series in field_results[0].get("series", [])
@@ -216,6 +222,8 @@ class InfluxStore:
                 continue
             if step is not None and agg != "last" and kind in ("str", "bool"):
                 raise StoreError(f"aggregation {agg!r} needs a numeric field; {field!r} is {kind}")
+            if "error" in result:
+                raise StoreError(f"InfluxDB query error: {result['error']}")
             convert_agg = agg if step is not None else "last"
             found = []
             for series in result.get("series", []):
@@ -226,6 +234,14 @@ class InfluxStore:
             found.sort(key=lambda r: tuple(r.tags[name] for name in group_by))
             results.extend(found)
         return results
+
+
+def _raise_first_error(results: list[dict[str, Any]]) -> None:
+    # InfluxDB marks statements after a failed one "not executed"; the cause is the other error.
+    errors = [str(r["error"]) for r in results if "error" in r]
+    if errors:
+        causes = [e for e in errors if e != "not executed"] or errors
+        raise StoreError(f"InfluxDB query error: {causes[0]}")
 
 
 def _line(tenant: str, point: Point) -> str:

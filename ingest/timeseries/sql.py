@@ -2,8 +2,8 @@
 
 Writes are one transaction: field types checked, series upserted, points
 upserted on their (series, field, time) primary key so a rewrite overwrites.
-On Postgres the points go in as one `INSERT ... SELECT FROM unnest(arrays)`
-(a single round trip for a 5,000-line batch); on SQLite as an executemany.
+On Postgres the points go in by binary COPY into a temp table and one
+`INSERT ... SELECT ... ON CONFLICT DO UPDATE`; on SQLite as an executemany.
 Buckets are integer arithmetic on epoch nanoseconds, aligned to the epoch,
 identical on both databases (see docs/timeseries.md for why not date_bin).
 """
@@ -34,12 +34,25 @@ from ingest.timeseries.validation import type_conflict_message, validate_points
 
 _COLUMN = {"float": "value_float", "int": "value_int", "str": "value_str", "bool": "value_bool"}
 _POINTS = "ingest_datapoint"
+_STAGING = "beacon_points_in"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def series_key(tenant: str, measurement: str, tags: Mapping[str, str]) -> str:
     canonical = json.dumps([tenant, measurement, sorted(tags.items())], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _series_keys(tenant: str, points: Sequence[Point]) -> list[str]:
+    memo: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+    keys = []
+    for point in points:
+        cheap = (point.measurement, tuple(sorted(point.tags.items())))
+        key = memo.get(cheap)
+        if key is None:
+            key = memo[cheap] = series_key(tenant, point.measurement, point.tags)
+        keys.append(key)
+    return keys
 
 
 def to_ns(moment: datetime) -> int:
@@ -79,13 +92,23 @@ class SqlStore:
         kinds = validate_points(points)
         with db_errors(), transaction.atomic():
             self._check_field_types(tenant, kinds)
-            series_ids = self._upsert_series(tenant, points)
-            rows: dict[tuple[int, str, int], tuple[str, FieldValue]] = {}
-            for point in points:
-                sid = series_ids[series_key(tenant, point.measurement, point.tags)]
+            keys = _series_keys(tenant, points)
+            series_ids = self._upsert_series(tenant, points, keys)
+            rows: dict[tuple[int, str, int], tuple[Any, ...]] = {}
+            for point, key in zip(points, keys, strict=True):
+                sid = series_ids[key]
                 for name, value in point.fields.items():
+                    kind = kinds[(point.measurement, name)]
                     # Later duplicates win, like a later write would.
-                    rows[(sid, name, point.time_ns)] = (kinds[(point.measurement, name)], value)
+                    rows[(sid, name, point.time_ns)] = (
+                        sid,
+                        name,
+                        point.time_ns,
+                        value if kind == "float" else None,
+                        value if kind == "int" else None,
+                        value if kind == "str" else None,
+                        value if kind == "bool" else None,
+                    )
             self._upsert_points(rows)
 
     def _check_field_types(self, tenant: str, kinds: dict[tuple[str, str], str]) -> None:
@@ -102,10 +125,9 @@ class SqlStore:
             if new is not None and new != kind:
                 raise StoreError(type_conflict_message(measurement, field, new, kind))
 
-    def _upsert_series(self, tenant: str, points: Sequence[Point]) -> dict[str, int]:
+    def _upsert_series(self, tenant: str, points: Sequence[Point], keys: list[str]) -> dict[str, int]:
         wanted: dict[str, Series] = {}
-        for point in points:
-            key = series_key(tenant, point.measurement, point.tags)
+        for point, key in zip(points, keys, strict=True):
             if key not in wanted:
                 wanted[key] = Series(tenant=tenant, measurement=point.measurement, tags=dict(point.tags), key_hash=key)
         found = dict(Series.objects.filter(key_hash__in=list(wanted)).values_list("key_hash", "id"))
@@ -117,32 +139,33 @@ class SqlStore:
             )
         return found
 
-    def _upsert_points(self, rows: dict[tuple[int, str, int], tuple[str, FieldValue]]) -> None:
-        sids, fields, times = [], [], []
-        columns: dict[str, list[Any]] = {name: [] for name in _COLUMN.values()}
-        for (sid, field, time_ns), (kind, value) in rows.items():
-            sids.append(sid)
-            fields.append(field)
-            times.append(time_ns)
-            for k, column in _COLUMN.items():
-                columns[column].append(value if k == kind else None)
+    def _upsert_points(self, rows: dict[tuple[int, str, int], tuple[Any, ...]]) -> None:
         update = ", ".join(f"{c} = excluded.{c}" for c in _COLUMN.values())
         names = ", ".join(_COLUMN.values())
+        upsert = f"ON CONFLICT (series_id, field, time_ns) DO UPDATE SET {update}"
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                cursor.execute(
+                # Binary COPY into a per-connection temp table, then one set-based upsert: measured ~2x
+                # faster than INSERT ... unnest(arrays) with Django's client-side parameter binding.
+                raw = cursor.cursor
+                raw.execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (series_id bigint, field text, time_ns bigint, "
+                    "value_float float8, value_int bigint, value_str text, value_bool boolean) ON COMMIT DELETE ROWS"
+                )
+                raw.execute(f"TRUNCATE {_STAGING}")  # rows of an earlier write in the same (test) transaction
+                with raw.copy(f"COPY {_STAGING} FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(["int8", "text", "int8", "float8", "int8", "text", "bool"])
+                    for row in rows.values():
+                        copy.write_row(row)
+                raw.execute(
                     f"INSERT INTO {_POINTS} (series_id, field, time_ns, {names}) "  # noqa: S608 - constants only
-                    "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::float8[], %s::bigint[], "
-                    "%s::text[], %s::boolean[]) "
-                    f"ON CONFLICT (series_id, field, time_ns) DO UPDATE SET {update}",
-                    [sids, fields, times, *columns.values()],
+                    f"SELECT series_id, field, time_ns, {names} FROM {_STAGING} {upsert}"
                 )
             else:
                 cursor.executemany(
                     f"INSERT INTO {_POINTS} (series_id, field, time_ns, {names}) "  # noqa: S608 - constants only
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s) "
-                    f"ON CONFLICT (series_id, field, time_ns) DO UPDATE SET {update}",
-                    list(zip(sids, fields, times, *columns.values(), strict=True)),
+                    f"VALUES (%s, %s, %s, %s, %s, %s, %s) {upsert}",
+                    list(rows.values()),
                 )
 
     # --- reads ----------------------------------------------------------------------------

@@ -54,23 +54,32 @@ def _check_tag_text(what: str, text: str, index: int) -> None:
 def validate_points(points: Sequence[Point]) -> dict[tuple[str, str], str]:
     """Raise StoreError for the first bad point; return {(measurement, field): kind} of the batch."""
     kinds: dict[tuple[str, str], str] = {}
+    # Batches repeat the same few names and tag sets thousands of times: check each text once.
+    good_tags: set[tuple[str, str]] = set()
+    good_names: set[str] = set()
+    good_measurements: set[str] = set()
     for index, point in enumerate(points):
-        _check_tag_text("measurement", point.measurement, index)
+        if point.measurement not in good_measurements:
+            _check_tag_text("measurement", point.measurement, index)
         if not isinstance(point.time_ns, int) or isinstance(point.time_ns, bool):
             raise StoreError(f"point {index}: time_ns {point.time_ns!r} is not an integer")
         if not INT64_MIN < point.time_ns < INT64_MAX:
             raise StoreError(f"point {index}: time_ns {point.time_ns} is outside the int64 range")
         for key, value in point.tags.items():
+            if (key, value) in good_tags:
+                continue
             if key == TENANT_TAG:
                 raise StoreError(f"point {index}: tag {TENANT_TAG!r} is reserved for the tenant")
             if not isinstance(value, str):
                 raise StoreError(f"point {index}: tag {key!r} value {value!r} is not a string")
             _check_tag_text("tag key", key, index)
             _check_tag_text(f"tag {key!r} value", value, index)
+            good_tags.add((key, value))
         if not point.fields:
             raise StoreError(f"point {index}: no fields")
         for name, value in point.fields.items():
-            _check_name("field name", name, index)
+            if name not in good_names:
+                _check_name("field name", name, index)
             kind = field_kind(value)
             if kind == "float" and not math.isfinite(value):  # type: ignore[arg-type]
                 raise StoreError(f"point {index}: field {name!r} is {value!r}; NaN and Inf cannot be stored")
@@ -78,12 +87,14 @@ def validate_points(points: Sequence[Point]) -> dict[tuple[str, str], str]:
                 raise StoreError(f"point {index}: field {name!r} value {value} is outside the int64 range")
             if kind == "str" and len(value.encode()) > MAX_STRING_BYTES:  # type: ignore[union-attr]
                 raise StoreError(f"point {index}: field {name!r} string is longer than {MAX_STRING_BYTES} bytes")
+            good_names.add(name)
             seen = kinds.setdefault((point.measurement, name), kind)
             if seen != kind:
                 raise StoreError(
                     f"point {index}: field {name!r} of {point.measurement!r} is {kind} but earlier in this "
                     f"batch it is {seen}"
                 )
+        good_measurements.add(point.measurement)
     return kinds
 
 
