@@ -36,6 +36,8 @@ _FLOAT_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
 _INT_RE = re.compile(r"[+-]?\d+\Z")
 _UINT_RE = re.compile(r"\d+\Z")
 _TIMESTAMP_RE = re.compile(r"-?\d+\Z")
+_FLOAT_END = frozenset("0123456789.")
+_FLOAT_START = frozenset("+-.0123456789")
 _TRUE = frozenset(("t", "T", "true", "True", "TRUE"))
 _FALSE = frozenset(("f", "F", "false", "False", "FALSE"))
 
@@ -62,29 +64,31 @@ class ParsedLine:
     fields: dict[str, FieldValue]
     timestamp: int | None  # in the request's precision; None when the line has none
     line: int  # 1-based line number in the body, for error messages downstream
-
-
-class _Fallback(Exception):
-    """The fast path met something it does not handle; rescan with the exact scanner."""
+    key: str | None = None  # the raw series key (measurement+tags) when parsed by the fast path
 
 
 def parse(text: str, *, precision: str = "ns") -> list[ParsedLine]:
-    """Parse a whole body. Raises LineProtocolError at the first bad line."""
+    """Parse a whole body. Raises LineProtocolError at the first bad line.
+
+    Lines of the same series share one tags dict (and `key`), so callers can
+    validate a series once per request instead of once per line.
+    """
     if precision not in PRECISION_NS:
         raise ValueError(f"precision must be one of {', '.join(PRECISION_NS)}")
     out: list[ParsedLine] = []
     append = out.append
+    series: dict[str, tuple[str, dict[str, str]]] = {}
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw[:-1] if raw.endswith("\r") else raw
-        stripped = line.lstrip(" \t")
-        if not stripped or stripped[0] == "#":
-            continue
-        if len(stripped) == len(line) and "\\" not in line and '"' not in line:
-            try:
-                append(_parse_fast(line, number))
+        if not line or line[0] in " \t#":
+            stripped = line.lstrip(" \t")
+            if not stripped or stripped[0] == "#":
                 continue
-            except _Fallback:
-                pass
+        elif "\\" not in line and '"' not in line:
+            parsed = _parse_fast(line, number, series)
+            if parsed is not None:
+                append(parsed)
+                continue
         append(_Scanner(line, number).parse())
     return out
 
@@ -111,40 +115,51 @@ def parse_field_value(token: str) -> FieldValue:
     raise ValueError(f"invalid field value {_q(token)}")
 
 
-def _parse_fast(line: str, number: int) -> ParsedLine:
+def _parse_fast(line: str, number: int, series: dict[str, tuple[str, dict[str, str]]]) -> ParsedLine | None:
+    """The common case (no escapes, no strings); None means "let the scanner handle it"."""
     parts = line.split(" ")
-    if len(parts) == 2:
+    count = len(parts)
+    if count == 3:
+        key, fieldset, ts = parts
+        if not (ts.isascii() and ts.isdigit()):
+            return None  # negative, malformed or empty: the scanner decides
+        timestamp: int | None = int(ts)
+        if len(ts) > 18 and timestamp > _INT64_MAX:  # type: ignore[operator]
+            return None
+    elif count == 2:
         key, fieldset = parts
         timestamp = None
-    elif len(parts) == 3:
-        key, fieldset, ts = parts
-        if not _TIMESTAMP_RE.match(ts):
-            raise _Fallback
-        timestamp = int(ts)
-        if not _INT64_MIN <= timestamp <= _INT64_MAX:
-            raise _Fallback
     else:
-        raise _Fallback
-    names = key.split(",")
-    measurement = names[0]
-    if not measurement:
-        raise _Fallback
-    tags: dict[str, str] = {}
-    for pair in names[1:]:
-        k, _, v = pair.partition("=")
-        if not k or not v or "=" in v or k in tags:
-            raise _Fallback
-        tags[k] = v
+        return None
+    known = series.get(key)
+    if known is None:
+        names = key.split(",")
+        measurement = names[0]
+        if not measurement:
+            return None
+        tags: dict[str, str] = {}
+        for pair in names[1:]:
+            k, _, v = pair.partition("=")
+            if not k or not v or "=" in v or k in tags:
+                return None
+            tags[k] = v
+        known = series[key] = (measurement, tags)
     fields: dict[str, FieldValue] = {}
     for pair in fieldset.split(","):
-        k, _sep, v = pair.partition("=")
+        k, _, v = pair.partition("=")
         if not k or not v or "=" in v:
-            raise _Fallback
+            return None
+        if v[-1] in _FLOAT_END and v[0] in _FLOAT_START and v.isascii() and "_" not in v:
+            try:
+                fields[k] = float(v)
+            except ValueError:
+                return None
+            continue
         try:
             fields[k] = parse_field_value(v)
         except ValueError:
-            raise _Fallback from None
-    return ParsedLine(measurement, tags, fields, timestamp, number)
+            return None
+    return ParsedLine(known[0], known[1], fields, timestamp, number, key)
 
 
 class _Scanner:

@@ -99,7 +99,7 @@ def points_from_line_protocol(text: str, *, precision: str, validator: PointVali
     for item in parsed:
         time_ns = now_ns if item.timestamp is None else item.timestamp * scale
         try:
-            points.append(make(item.measurement, item.tags, item.fields, time_ns))  # type: ignore[arg-type]
+            points.append(make(item.measurement, item.tags, item.fields, time_ns, item.key))  # type: ignore[arg-type]
         except PointInvalid as exc:
             raise IngestInvalid(f"line {item.line}: {exc}", line=item.line) from None
         locations.append(f"line {item.line}")

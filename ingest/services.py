@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +22,12 @@ from ingest.timeseries.base import Point
 from ingest.validation import DEVICE_TAG
 
 logger = logging.getLogger(__name__)
+
+# Per-process memos (each gunicorn worker has its own): see _known_devices and _mark_seen.
+DEVICE_MEMO_SECONDS = 60.0
+_DEVICE_MEMO_MAX = 10_000
+_device_memo: dict[tuple[int, str], tuple[int, float]] = {}
+_seen_memo: dict[int, float] = {}
 
 _POINT_PREFIX = re.compile(r"point (\d+): ")
 _DEVICE_NAME_MAX = Device._meta.get_field("name").max_length or 128
@@ -88,7 +95,7 @@ def _plan_org_devices(
                     line=_line(locations, i),
                 )
             names[name] = i
-    known = dict(Device.objects.filter(organization=organization, name__in=list(names)).values_list("name", "id"))
+    known = _known_devices(organization.id, list(names))
     missing = {name: i for name, i in names.items() if name not in known}
     if not missing:
         return known, {}
@@ -111,10 +118,43 @@ def _plan_org_devices(
     return known, missing
 
 
+def _known_devices(organization_id: int, names: list[str]) -> dict[str, int]:
+    """{name: id} of existing devices; answered from a short per-process memo when possible.
+
+    Busy small pushes name the same device every time: the memo saves a query per
+    request. A device deleted in the admin can keep receiving points for at most
+    DEVICE_MEMO_SECONDS (its points are still tenant-scoped; nothing leaks).
+    """
+    now = time.monotonic()
+    found: dict[str, int] = {}
+    unknown: list[str] = []
+    for name in names:
+        memo = _device_memo.get((organization_id, name))
+        if memo is not None and memo[1] > now:
+            found[name] = memo[0]
+        else:
+            unknown.append(name)
+    if unknown:
+        rows = Device.objects.filter(organization_id=organization_id, name__in=unknown).values_list("name", "id")
+        for name, device_id in rows:
+            found[name] = device_id
+            _remember_device(organization_id, name, device_id, now)
+    return found
+
+
+def _remember_device(organization_id: int, name: str, device_id: int, now: float) -> None:
+    if len(_device_memo) >= _DEVICE_MEMO_MAX:
+        _device_memo.clear()  # crude but bounded; a refill costs one query per device
+    _device_memo[(organization_id, name)] = (device_id, now + DEVICE_MEMO_SECONDS)
+
+
 def _register(organization: Organization, missing: dict[str, int]) -> list[int]:
     ids = []
+    now = time.monotonic()
     for name in missing:
-        ids.append(device_get_or_register(organization=organization, name=name).id)
+        device_id = device_get_or_register(organization=organization, name=name).id
+        _remember_device(organization.id, name, device_id, now)
+        ids.append(device_id)
         logger.info("device auto-registered", extra={"device": name})
     return ids
 
@@ -122,10 +162,18 @@ def _register(organization: Organization, missing: dict[str, int]) -> list[int]:
 def _mark_seen(device_ids: list[int]) -> None:
     """Advance last_seen_at at most once per INGEST_SEEN_RESOLUTION_SECONDS per device.
 
-    A cache key per device skips even the conditional UPDATE on busy devices; the
-    UPDATE's own cutoff keeps it correct if the cache is cold or shared badly.
+    A per-process memo, then a shared cache key per device, skip even the conditional
+    UPDATE on busy devices; the UPDATE's own cutoff keeps it correct if both are cold.
     """
     resolution = settings.INGEST_SEEN_RESOLUTION_SECONDS
+    now = time.monotonic()
+    device_ids = [d for d in device_ids if _seen_memo.get(d, 0.0) <= now]
+    if not device_ids:
+        return
+    if len(_seen_memo) >= _DEVICE_MEMO_MAX:
+        _seen_memo.clear()
+    for device_id in device_ids:
+        _seen_memo[device_id] = now + resolution
     keys = {f"ingest:seen:{device_id}": device_id for device_id in device_ids}
     try:
         fresh = cache.get_many(list(keys))

@@ -73,6 +73,8 @@ class PointValidator:
         # Names and tag values already checked in this request.
         self._names: set[tuple[str, str]] = set()
         self._tag_values: set[str] = set()
+        self._field_names: set[str] = set()
+        self._series: set[str] = set()
 
     def check_line_count(self, count: int) -> None:
         if count > self.limits.max_lines:
@@ -153,8 +155,40 @@ class PointValidator:
                 "(INGEST_MAX_FUTURE_SECONDS); check the sender's clock and the precision parameter"
             )
 
-    def point(self, measurement: str, tags: dict[str, str], fields: dict[str, object], time_ns: int) -> Point:
-        """Check everything about one point and return it; raises PointInvalid naming the rule."""
+    def point(
+        self, measurement: str, tags: dict[str, str], fields: dict[str, object], time_ns: int, key: str | None = None
+    ) -> Point:
+        """Check everything about one point and return it; raises PointInvalid naming the rule.
+
+        `key` identifies the series text of a line-protocol line: a series already
+        accepted in this request is not checked again.
+        """
+        if key is None or key not in self._series:
+            self.series(measurement, tags)
+            if key is not None:
+                self._series.add(key)
+        if not fields:
+            raise PointInvalid("a point needs at least one field")
+        if len(fields) > self.limits.max_fields:
+            raise PointInvalid(
+                f"{len(fields)} fields; the limit is {self.limits.max_fields} per point (INGEST_MAX_FIELDS)"
+            )
+        field_names = self._field_names
+        isfinite = math.isfinite
+        for name, value in fields.items():
+            if name not in field_names:
+                if name == "time":
+                    raise PointInvalid("field key 'time' is reserved")
+                self.name("field key", name)
+                field_names.add(name)
+            # Floats are the common case: one type check and one finiteness check.
+            if type(value) is not float or not isfinite(value):
+                self.field_value(name, value)
+        if not self.oldest_ns <= time_ns <= self.newest_ns:
+            self.time(time_ns)
+        return Point(measurement, tags, fields, time_ns)  # type: ignore[arg-type]
+
+    def series(self, measurement: str, tags: dict[str, str]) -> None:
         self.name("measurement", measurement)
         if len(tags) > self.limits.max_tags:
             raise PointInvalid(f"{len(tags)} tags; the limit is {self.limits.max_tags} per point (INGEST_MAX_TAGS)")
@@ -165,17 +199,3 @@ class PointValidator:
                 raise PointInvalid("tag key 'time' is reserved")
             self.name("tag key", key)
             self.tag_value(key, tag_value)
-        if not fields:
-            raise PointInvalid("a point needs at least one field")
-        if len(fields) > self.limits.max_fields:
-            raise PointInvalid(
-                f"{len(fields)} fields; the limit is {self.limits.max_fields} per point (INGEST_MAX_FIELDS)"
-            )
-        checked: dict[str, FieldValue] = {}
-        for key, value in fields.items():
-            if key == "time":
-                raise PointInvalid("field key 'time' is reserved")
-            self.name("field key", key)
-            checked[key] = self.field_value(key, value)
-        self.time(time_ns)
-        return Point(measurement=measurement, tags=tags, fields=checked, time_ns=time_ns)

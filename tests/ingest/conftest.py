@@ -88,3 +88,14 @@ def redis_cache(settings: Any) -> Iterator[str]:
 
 def now_ns() -> int:
     return time.time_ns()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_ingest_memos() -> Iterator[None]:
+    from ingest import services
+
+    services._device_memo.clear()
+    services._seen_memo.clear()
+    yield
+    services._device_memo.clear()
+    services._seen_memo.clear()
