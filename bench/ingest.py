@@ -55,7 +55,7 @@ class Gunicorn:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Gunicorn:
-        log = open(ROOT / "var" / "bench-gunicorn.log", "ab")  # noqa: SIM115 - lives as long as the server
+        log = open(ROOT / "var" / "bench-gunicorn.log", "ab")
         self.proc = subprocess.Popen(
             [
                 str(ROOT / ".venv" / "bin" / "gunicorn"),

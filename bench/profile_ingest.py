@@ -22,8 +22,8 @@ def main() -> None:
     os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1"
     setup_django_bench_db()
     try:
-        from pyinstrument import Profiler
         from django.test import Client
+        from pyinstrument import Profiler
 
         from bench.ingest import to_line_protocol
         from bench.store import make_batches

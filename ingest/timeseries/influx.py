@@ -227,9 +227,7 @@ class InfluxStore:
             convert_agg = agg if step is not None else "last"
             found = []
             for series in result.get("series", []):
-                points = [
-                    (int(t), _convert(v, kind, convert_agg)) for t, v in series.get("values", []) if v is not None
-                ]
+                points = [(int(t), _convert(v, kind, convert_agg)) for t, v in series.get("values", []) if v is not None]
                 if points:
                     group_tags = {name: series.get("tags", {}).get(name, "") for name in group_by}
                     found.append(SeriesResult(field=field, tags=group_tags, points=points))
