@@ -74,7 +74,7 @@ class FakeDevice:
 def push(url: str, key: str, items: list[dict[str, object]], timeout: float = 10.0) -> tuple[int, float]:
     """POST one JSON batch (gzip); return (status, seconds to wait before the next try)."""
     body = gzip.compress(json.dumps(items).encode())
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - main() only accepts http(s) URLs
         url.rstrip("/") + "/api/v1/metrics",
         data=body,
         method="POST",
@@ -104,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     file_values = read_env_file(args.keys_file)
     url = os.environ.get("BEACON_URL") or file_values.get("BEACON_URL") or "http://127.0.0.1:8000"
     key = os.environ.get("BEACON_DEMO_WRITE_KEY") or file_values.get("BEACON_DEMO_WRITE_KEY")
+    if not url.startswith(("http://", "https://")):
+        print(f"demo_pusher: BEACON_URL must start with http:// or https://, not {url!r}", file=sys.stderr)
+        return 2
     if not key:
         print(
             f"demo_pusher: no BEACON_DEMO_WRITE_KEY in the environment or {args.keys_file}; "
