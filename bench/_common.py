@@ -24,7 +24,8 @@ def machine() -> str:
                 mem = f", {int(line.split()[1]) // 1024 // 1024} GiB RAM"
     except OSError:
         pass
-    return f"{platform.node()}: {platform.processor() or platform.machine()}, {cpus} CPUs{mem}, Python {platform.python_version()}"
+    arch = platform.processor() or platform.machine()
+    return f"{platform.node()}: {arch}, {cpus} CPUs{mem}, Python {platform.python_version()}"
 
 
 def setup_django_bench_db() -> None:

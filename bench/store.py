@@ -23,7 +23,9 @@ LINES = 5_000
 FIELDS = 5
 
 
-def make_batches(count: int, *, lines: int = LINES, fields: int = FIELDS, devices: int = 50, start_ns: int | None = None) -> list[list[Any]]:
+def make_batches(
+    count: int, *, lines: int = LINES, fields: int = FIELDS, devices: int = 50, start_ns: int | None = None
+) -> list[list[Any]]:
     """`count` batches of `lines` points: `devices` series, one point per device per second, `fields` floats each."""
     from ingest.timeseries import Point
 
@@ -93,7 +95,9 @@ def main() -> None:
             try:
                 server.start()
                 server.create_database("bench")
-                influx = InfluxStore(url=server.url, token="", org="o", bucket="bench", database="bench", timeout_ms=60_000)
+                influx = InfluxStore(
+                    url=server.url, token="", org="o", bucket="bench", database="bench", timeout_ms=60_000
+                )
                 influx.write(tenant="1", points=make_batches(1, lines=10)[0])
                 results["influx"] = measure_direct_writes(influx, make_batches(args.batches))
                 _report("influx", results["influx"])

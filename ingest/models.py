@@ -60,7 +60,8 @@ class DataPoint(models.Model):
     time_ns = models.BigIntegerField()
     value_float = models.FloatField(null=True)
     value_int = models.BigIntegerField(null=True)
-    value_str = models.TextField(null=True)
+    # NULL, not "": exactly one value column is set per row, and "" is a valid string value.
+    value_str = models.TextField(null=True)  # noqa: DJ001
     value_bool = models.BooleanField(null=True)
 
     # No index on time alone: every query and the retention job name (series, field), so the primary key serves.

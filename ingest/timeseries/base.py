@@ -6,8 +6,9 @@ Tenancy is part of the signature: every write and query names the tenant
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
@@ -37,7 +38,7 @@ class SeriesResult:
 
     field: str
     tags: dict[str, str]  # values of the group_by tags, {} when not grouped
-    points: list[tuple[int, FieldValue | None]] = field(default_factory=list)
+    points: list[tuple[int, FieldValue | None]] = dataclasses.field(default_factory=list)
 
 
 class StoreError(Exception):

@@ -91,7 +91,7 @@ class InfluxStore:
         if self._write_api is None:
             # retries=False: a request must answer within the timeout; the caller answers 503 and the client retries.
             self._client = InfluxDBClient(
-                url=self.url, token=self._token or None, org=self.org, timeout=self.timeout_ms, retries=False
+                url=self.url, token=self._token or "", org=self.org, timeout=self.timeout_ms, retries=False
             )
             self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
         return self._write_api
@@ -163,7 +163,7 @@ class InfluxStore:
                 raise StoreError(type_conflict_message(measurement, field, kind, existing))
         records = [_line(tenant, point) for point in points]
         try:
-            self._writer().write(bucket=self.bucket, org=self.org, record=records, write_precision=WritePrecision.NS)
+            self._writer().write(bucket=self.bucket, org=self.org, record=records, write_precision=WritePrecision.NS)  # type: ignore[arg-type]
         except ApiException as exc:
             body = _text(exc.body or b"")
             if exc.status is None or exc.status >= 500:
@@ -227,7 +227,9 @@ class InfluxStore:
             convert_agg = agg if step is not None else "last"
             found = []
             for series in result.get("series", []):
-                points = [(int(t), _convert(v, kind, convert_agg)) for t, v in series.get("values", []) if v is not None]
+                points: list[tuple[int, FieldValue | None]] = [
+                    (int(t), _convert(v, kind, convert_agg)) for t, v in series.get("values", []) if v is not None
+                ]
                 if points:
                     group_tags = {name: series.get("tags", {}).get(name, "") for name in group_by}
                     found.append(SeriesResult(field=field, tags=group_tags, points=points))

@@ -65,16 +65,16 @@ def validate_points(points: Sequence[Point]) -> dict[tuple[str, str], str]:
             raise StoreError(f"point {index}: time_ns {point.time_ns!r} is not an integer")
         if not INT64_MIN < point.time_ns < INT64_MAX:
             raise StoreError(f"point {index}: time_ns {point.time_ns} is outside the int64 range")
-        for key, value in point.tags.items():
-            if (key, value) in good_tags:
+        for key, tag_value in point.tags.items():
+            if (key, tag_value) in good_tags:
                 continue
             if key == TENANT_TAG:
                 raise StoreError(f"point {index}: tag {TENANT_TAG!r} is reserved for the tenant")
-            if not isinstance(value, str):
-                raise StoreError(f"point {index}: tag {key!r} value {value!r} is not a string")
+            if not isinstance(tag_value, str):
+                raise StoreError(f"point {index}: tag {key!r} value {tag_value!r} is not a string")
             _check_tag_text("tag key", key, index)
-            _check_tag_text(f"tag {key!r} value", value, index)
-            good_tags.add((key, value))
+            _check_tag_text(f"tag {key!r} value", tag_value, index)
+            good_tags.add((key, tag_value))
         if not point.fields:
             raise StoreError(f"point {index}: no fields")
         for name, value in point.fields.items():

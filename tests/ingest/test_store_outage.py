@@ -75,7 +75,7 @@ def test_connection_refused_is_unavailable() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     store = InfluxStore(url=f"http://127.0.0.1:{port}", token="", org="o", bucket="b", database="b", timeout_ms=500)
-    with pytest.raises(StoreUnavailable, match="NewConnectionError|MaxRetryError|ConnectionRefused"):
+    with pytest.raises(StoreUnavailable, match=r"NewConnectionError|MaxRetryError|ConnectionRefused"):
         store.ping()
 
 

@@ -31,7 +31,8 @@ store.write(tenant="2", points=[Point("cpu", {"host": "a,b=c d"}, {"v": 99.0}, N
 store.write(tenant="1", points=[Point("cpu", {"host": "b"}, {"v": 6.0}, NS0 - 10 * SEC)])  # overwrite
 out = {}
 try:
-    store.write(tenant="1", points=[Point("cpu", {"host": "z"}, {"v": 1.0}, NS0), Point("cpu", {"host": "b"}, {"s": 5}, NS0)])
+    batch = [Point("cpu", {"host": "z"}, {"v": 1.0}, NS0), Point("cpu", {"host": "b"}, {"s": 5}, NS0)]
+    store.write(tenant="1", points=batch)
 except StoreError as exc:
     out["conflict"] = str(exc)
 end = T0 + timedelta(minutes=3)
