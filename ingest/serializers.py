@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ingest.timeseries.base import AGGREGATIONS
 
 
+@extend_schema_field(
+    {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number", "description": "epoch seconds"}]}
+)
 class TimestampField(serializers.Field):  # type: ignore[type-arg]
     """ISO 8601 string (naive = UTC) or epoch seconds; internal value is ns since the epoch."""
 
@@ -24,6 +28,7 @@ class TimestampField(serializers.Field):  # type: ignore[type-arg]
         return value
 
 
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "integer"}, {"type": "boolean"}, {"type": "string"}]})
 class MetricValueField(serializers.Field):  # type: ignore[type-arg]
     """Passed through as parsed; ingest.validation checks type and finiteness with a clear message."""
 

@@ -158,3 +158,15 @@ def test_status_reports_store_backend_health_and_latency(api: APIClient, device:
     assert 0 <= body["store"]["latency_ms"] < 5000
     assert "store" not in body["checks"]
     assert body["devices"]["unseen"] == 1
+
+
+def test_openapi_schema_documents_the_ingest_endpoints(client: Any) -> None:
+    import yaml
+
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    assert {"/api/v1/metrics", "/api/v2/write", "/api/v1/history"} <= set(schema["paths"])
+    write = schema["paths"]["/api/v2/write"]["post"]
+    assert {p["name"] for p in write["parameters"]} == {"bucket", "org", "precision"}
+    assert {"204", "400", "413", "429", "503"} <= set(write["responses"])
+    history_params = {p["name"] for p in schema["paths"]["/api/v1/history"]["get"]["parameters"]}
+    assert history_params == {"device", "measurement", "field", "start", "end", "step", "agg"}
