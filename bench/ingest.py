@@ -122,25 +122,59 @@ def measure_api_batches(port: int, token: str, bodies: list[bytes], *, gzip_body
     }
 
 
-def _pusher(port: int, token: str, seconds: float, worker: int, out: Any) -> None:
+def _small_line(device: int) -> bytes:
+    return f"edge,device=dev-{device % 50:03d} cpu=1.5,mem=40.2,disk=70.1,load=0.3,temp=48 {time.time_ns()}".encode()
+
+
+def _pusher(port: int, token: str, seconds: float, worker: int, out: Any, health_only: bool) -> None:
     latencies = []
     errors = 0
     deadline = time.perf_counter() + seconds
     i = 0
     while time.perf_counter() < deadline:
-        ts = time.time_ns()
-        body = f"edge,device=dev-{(worker * 13 + i) % 50:03d} cpu=1.5,mem=40.2,disk=70.1,load=0.3,temp=48 {ts}".encode()
         t0 = time.perf_counter()
-        status, _ = post(port, "/api/v2/write", body, token)
+        if health_only:  # the ceiling: the same stack answering a request that does no I/O
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request("GET", "/health")
+            status = conn.getresponse().status
+            conn.close()
+            errors += status != 200
+        else:
+            status, _ = post(port, "/api/v2/write", _small_line(worker * 13 + i), token)
+            errors += status != 204
         latencies.append((time.perf_counter() - t0) * 1000)
-        errors += status != 204
         i += 1
     out.put((latencies, errors))
 
 
-def measure_small_pushes(port: int, token: str, clients: int, seconds: float) -> dict[str, float]:
+def measure_direct_small(store: Any, tenant: str, count: int = 200) -> dict[str, float]:
+    """One point (5 fields) per store.write, one thread: the store's own small-write cost."""
+    from ingest.timeseries import Point
+
+    latencies = []
+    started = time.perf_counter()
+    for i in range(count):
+        point = Point(
+            "edge",
+            {"device": f"dev-{i % 50:03d}"},
+            {"cpu": 1.5, "mem": 40.2, "disk": 70.1, "load": 0.3, "temp": 48.0},
+            time.time_ns(),
+        )
+        t0 = time.perf_counter()
+        store.write(tenant=tenant, points=[point])
+        latencies.append((time.perf_counter() - t0) * 1000)
+    elapsed = time.perf_counter() - started
+    return {"writes_per_s": count / elapsed, "p50": percentiles(latencies)["p50"]}
+
+
+def measure_small_pushes(
+    port: int, token: str, clients: int, seconds: float, *, health_only: bool = False
+) -> dict[str, float]:
     queue: Any = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=_pusher, args=(port, token, seconds, w, queue)) for w in range(clients)]
+    procs = [
+        multiprocessing.Process(target=_pusher, args=(port, token, seconds, w, queue, health_only))
+        for w in range(clients)
+    ]
     started = time.perf_counter()
     for p in procs:
         p.start()
@@ -168,13 +202,22 @@ def run_backend(name: str, args: argparse.Namespace, token: str, env: dict[str, 
     tenant = str(Organization.objects.get(slug="bench").id)
     store.write(tenant=tenant, points=make_batches(1, lines=50, start_ns=base_ns - 3600 * NS)[0])  # warm-up
     direct = measure_direct_writes(store, direct_batches, tenant=tenant)
+    direct_small = measure_direct_small(store, tenant)
     with Gunicorn(env) as server:
         post(server.port, "/api/v2/write", to_line_protocol(make_batches(1, lines=50)[0]), token)  # warm both workers
         post(server.port, "/api/v2/write", to_line_protocol(make_batches(1, lines=50)[0]), token)
         api = measure_api_batches(server.port, token, bodies, gzip_body=False)
         api_gz = measure_api_batches(server.port, token, gz_bodies, gzip_body=True)
         small = measure_small_pushes(server.port, token, args.clients, args.seconds)
-    return {"direct": direct, "api": api, "api_gz": api_gz, "small": small}
+        ceiling = measure_small_pushes(server.port, token, args.clients, min(args.seconds, 4), health_only=True)
+    return {
+        "direct": direct,
+        "api": api,
+        "api_gz": api_gz,
+        "small": small,
+        "direct_small": direct_small,
+        "ceiling": ceiling,
+    }
 
 
 def main() -> None:
@@ -249,6 +292,17 @@ def main() -> None:
         print(
             f"| {name} | {d:,.0f} | {a:,.0f} | {a / d:.2f} | {g:,.0f} | {g / d:.2f} | {r['api']['batch_ms_p50']:.0f} "
             f"| {s['pushes_per_s']:,.0f} | {s['p50']:.1f} | {s['p99']:.1f} |"
+        )
+    print()
+    print(
+        "| backend | small pushes/s (API) | direct store small writes/s (1 thread) | store write p50 (ms) "
+        "| GET /health/s (same server, no I/O) |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    for name, r in results.items():
+        print(
+            f"| {name} | {r['small']['pushes_per_s']:,.0f} | {r['direct_small']['writes_per_s']:,.0f} "
+            f"| {r['direct_small']['p50']:.1f} | {r['ceiling']['pushes_per_s']:,.0f} |"
         )
     print()
     print(
