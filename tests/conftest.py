@@ -46,10 +46,7 @@ def device(org: Organization) -> Device:
 def issue_key(db: None) -> Callable[..., str]:
     def _issue(organization: Organization, scopes: list[str] | None = None, **kwargs: object) -> str:
         issued = services.api_key_issue(
-            organization=organization,
-            name="test key",
-            scopes=scopes or ALL_SCOPES,
-            **kwargs,  # type: ignore[arg-type]
+            organization=organization, name="test key", scopes=scopes or ALL_SCOPES, **kwargs  # type: ignore[arg-type]
         )
         return issued.plaintext
 

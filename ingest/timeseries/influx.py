@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,7 +23,6 @@ from influxdb_client.client.write_api import SYNCHRONOUS, WriteApi
 from influxdb_client.rest import ApiException
 
 from ingest.timeseries.base import (
-    AGGREGATIONS,
     TENANT_TAG,
     Aggregation,
     FieldValue,
@@ -33,7 +32,7 @@ from ingest.timeseries.base import (
     StoreUnavailable,
 )
 from ingest.timeseries.sql import step_ns, to_ns
-from ingest.timeseries.validation import type_conflict_message, validate_points
+from ingest.timeseries.validation import type_conflict_message, validate_points, validate_query
 
 _KIND = {"float": "float", "integer": "int", "string": "str", "boolean": "bool"}
 
@@ -180,15 +179,14 @@ class InfluxStore:
         tenant: str,
         measurement: str,
         fields: Sequence[str],
-        start: Any,
-        end: Any,
+        start: datetime,
+        end: datetime,
         tags: Mapping[str, str] | None = None,
         step: timedelta | None = None,
         agg: Aggregation = "mean",
         group_by: Sequence[str] = (),
     ) -> list[SeriesResult]:
-        if agg not in AGGREGATIONS:
-            raise StoreError(f"unknown aggregation {agg!r}; use one of {', '.join(AGGREGATIONS)}")
+        validate_query(agg, tags, group_by)
         where = [f"{quote_ident(TENANT_TAG)} = {quote_string(tenant)}"]
         where += [f"{quote_ident(k)} = {quote_string(v)}" for k, v in sorted((tags or {}).items())]
         where += [f"time >= {to_ns(start)}", f"time < {to_ns(end)}"]

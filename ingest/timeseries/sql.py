@@ -22,7 +22,6 @@ from django.db import DatabaseError, IntegrityError, InterfaceError, Operational
 
 from ingest.models import FieldType, Series
 from ingest.timeseries.base import (
-    AGGREGATIONS,
     Aggregation,
     FieldValue,
     Point,
@@ -30,7 +29,7 @@ from ingest.timeseries.base import (
     StoreError,
     StoreUnavailable,
 )
-from ingest.timeseries.validation import type_conflict_message, validate_points
+from ingest.timeseries.validation import type_conflict_message, validate_points, validate_query
 
 _COLUMN = {"float": "value_float", "int": "value_int", "str": "value_str", "bool": "value_bool"}
 _POINTS = "ingest_datapoint"
@@ -113,7 +112,8 @@ class SqlStore:
 
     def _check_field_types(self, tenant: str, kinds: dict[tuple[str, str], str]) -> None:
         FieldType.objects.bulk_create(
-            [FieldType(tenant=tenant, measurement=m, field=f, kind=k) for (m, f), k in kinds.items()],
+            # Sorted, so concurrent writers take row locks in the same order and do not deadlock.
+            [FieldType(tenant=tenant, measurement=m, field=f, kind=k) for (m, f), k in sorted(kinds.items())],
             ignore_conflicts=True,
         )
         measurements = {m for m, _ in kinds}
@@ -131,7 +131,7 @@ class SqlStore:
             if key not in wanted:
                 wanted[key] = Series(tenant=tenant, measurement=point.measurement, tags=dict(point.tags), key_hash=key)
         found = dict(Series.objects.filter(key_hash__in=list(wanted)).values_list("key_hash", "id"))
-        missing = [series for key, series in wanted.items() if key not in found]
+        missing = [series for key, series in sorted(wanted.items()) if key not in found]
         if missing:
             Series.objects.bulk_create(missing, ignore_conflicts=True)
             found.update(
@@ -182,8 +182,7 @@ class SqlStore:
         agg: Aggregation = "mean",
         group_by: Sequence[str] = (),
     ) -> list[SeriesResult]:
-        if agg not in AGGREGATIONS:
-            raise StoreError(f"unknown aggregation {agg!r}; use one of {', '.join(AGGREGATIONS)}")
+        validate_query(agg, tags, group_by)
         start_ns, end_ns = to_ns(start), to_ns(end)
         bucket = step_ns(step) if step is not None else None
         results: list[SeriesResult] = []

@@ -8,9 +8,9 @@ so switching TIMESERIES_BACKEND never changes which data is accepted.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from ingest.timeseries.base import TENANT_TAG, FieldValue, Point, StoreError
+from ingest.timeseries.base import AGGREGATIONS, TENANT_TAG, FieldValue, Point, StoreError
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -96,6 +96,13 @@ def validate_points(points: Sequence[Point]) -> dict[tuple[str, str], str]:
                 )
         good_measurements.add(point.measurement)
     return kinds
+
+
+def validate_query(agg: str, tags: Mapping[str, str] | None, group_by: Sequence[str]) -> None:
+    if agg not in AGGREGATIONS:
+        raise StoreError(f"unknown aggregation {agg!r}; use one of {', '.join(AGGREGATIONS)}")
+    if TENANT_TAG in (tags or {}) or TENANT_TAG in group_by:
+        raise StoreError(f"tag {TENANT_TAG!r} is reserved for the tenant; it cannot be filtered or grouped by")
 
 
 def type_conflict_message(measurement: str, field: str, new: str, stored: str) -> str:

@@ -74,3 +74,25 @@ def test_unknown_backend_fails_at_startup() -> None:
 def test_influxql_quoting() -> None:
     assert quote_ident('we"ird\\name') == '"we\\"ird\\\\name"'
     assert quote_string("it's a\\b\nc") == "'it\\'s a\\\\b\\nc'"
+
+
+def test_sql_connection_errors_are_store_unavailable(db: None) -> None:
+    import socket
+
+    from django.db import connection
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    from ingest.timeseries import StoreUnavailable
+    from ingest.timeseries.sql import db_errors
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs the Postgres test database")
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    dead = DatabaseWrapper({**connection.settings_dict, "PORT": port, "HOST": "127.0.0.1"}, alias="dead")
+    try:
+        with pytest.raises(StoreUnavailable, match="database unavailable: OperationalError"), db_errors():
+            dead.cursor()
+    finally:
+        dead.close()

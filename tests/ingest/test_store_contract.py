@@ -237,3 +237,10 @@ def test_unknown_aggregation_and_naive_datetimes_are_refused(store: TimeSeriesSt
         q(store, ["v"], step=timedelta(minutes=1), agg="median")
     with pytest.raises(StoreError, match="no time zone"):
         q(store, ["v"], start=datetime(2026, 1, 1))
+
+
+def test_the_tenant_tag_cannot_be_queried_or_grouped(store: TimeSeriesStore) -> None:
+    with pytest.raises(StoreError, match="reserved for the tenant"):
+        q(store, ["v"], tags={"beacon_tenant": OTHER})
+    with pytest.raises(StoreError, match="reserved for the tenant"):
+        q(store, ["v"], group_by=["beacon_tenant"])
