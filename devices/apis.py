@@ -18,7 +18,7 @@ from portal.health import run_checks
 from portal.ratelimit import RateLimitedMixin
 
 
-class DeviceListApi(ListAPIView[Device]):
+class DeviceListApi(RateLimitedMixin, ListAPIView[Device]):
     """The calling key's organization's devices with their state."""
 
     required_scope = Scope.METRICS_READ

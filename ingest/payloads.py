@@ -40,7 +40,12 @@ def read_body(request: HttpRequest, limits: IngestLimits) -> bytes:
         raise IngestTooLarge(
             f"request body is {length} bytes; the limit is {limits.max_body_bytes} (INGEST_MAX_BODY_BYTES)"
         )
-    raw = request.read(limits.max_body_bytes + 1)
+    if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        # Clients that stream a gzip body (Telegraf) send no Content-Length. Django would read
+        # nothing; the WSGI server (gunicorn) has already decoded the chunks into wsgi.input.
+        raw = _read_capped(request.META["wsgi.input"], limits.max_body_bytes + 1)
+    else:
+        raw = request.read(limits.max_body_bytes + 1)
     if len(raw) > limits.max_body_bytes:
         raise IngestTooLarge(f"request body is over the limit of {limits.max_body_bytes} bytes (INGEST_MAX_BODY_BYTES)")
     encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
@@ -51,6 +56,18 @@ def read_body(request: HttpRequest, limits: IngestLimits) -> bytes:
     if encoding == "gzip":
         return inflate(raw, limits.max_decompressed_bytes)
     raise IngestUnsupportedMedia(f"Content-Encoding {encoding!r} is not supported; send identity or gzip")
+
+
+def _read_capped(stream: Any, cap: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < cap:
+        chunk = stream.read(min(65536, cap - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def inflate(raw: bytes, cap: int) -> bytes:
