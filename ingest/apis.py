@@ -59,6 +59,8 @@ class _WriteApi(RateLimitedMixin):
     required_scope = Scope.METRICS_WRITE
     parser_classes: list[Any] = []  # the body is read raw by ingest.payloads (size caps, gzip)
 
+    line_protocol_only = False
+
     def ingest(self, request: Request, *, precision: str) -> Response:
         limits = IngestLimits.from_settings()
         validator = PointValidator(limits)
@@ -70,6 +72,7 @@ class _WriteApi(RateLimitedMixin):
                 precision=precision,
                 validator=validator,
                 default_measurement=settings.INGEST_DEFAULT_MEASUREMENT,
+                line_protocol_only=self.line_protocol_only,
             )
             services.metrics_ingest(api_key=_key(request), points=batch.points, locations=batch.locations)
         except IngestError as exc:
@@ -111,6 +114,8 @@ class InfluxWriteApi(_WriteApi):
 
     `bucket` and `org` are accepted and ignored: the key decides the organization.
     """
+
+    line_protocol_only = True
 
     @extend_schema(
         summary="Write line protocol (InfluxDB v2 compatible)",

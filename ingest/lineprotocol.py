@@ -57,6 +57,10 @@ class LineProtocolError(ValueError):
         super().__init__(f"line {line}, column {column}: {message}")
 
 
+class TooManyPoints(ValueError):
+    """The body holds more points than the caller's `max_points`."""
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedLine:
     measurement: str
@@ -67,18 +71,24 @@ class ParsedLine:
     key: str | None = None  # the raw series key (measurement+tags) when parsed by the fast path
 
 
-def parse(text: str, *, precision: str = "ns") -> list[ParsedLine]:
+def parse(text: str, *, precision: str = "ns", max_points: int | None = None) -> list[ParsedLine]:
     """Parse a whole body. Raises LineProtocolError at the first bad line.
 
     Lines of the same series share one tags dict (and `key`), so callers can
-    validate a series once per request instead of once per line.
+    validate a series once per request instead of once per line. With `max_points`,
+    TooManyPoints is raised as soon as the body holds more, before parsing the rest.
     """
     if precision not in PRECISION_NS:
         raise ValueError(f"precision must be one of {', '.join(PRECISION_NS)}")
     out: list[ParsedLine] = []
     append = out.append
     series: dict[str, tuple[str, dict[str, str]]] = {}
-    for number, raw in enumerate(text.split("\n"), start=1):
+    raw_lines = text.split("\n")
+    limit = len(raw_lines) + 1 if max_points is None else max_points
+    for number, raw in enumerate(raw_lines, start=1):
+        if len(out) >= limit:
+            _raise_if_more_points(raw_lines, number, limit)
+            break
         line = raw[:-1] if raw.endswith("\r") else raw
         if not line or line[0] in " \t#":
             stripped = line.lstrip(" \t")
@@ -91,6 +101,13 @@ def parse(text: str, *, precision: str = "ns") -> list[ParsedLine]:
                 continue
         append(_Scanner(line, number).parse())
     return out
+
+
+def _raise_if_more_points(raw_lines: list[str], number: int, limit: int) -> None:
+    for raw in raw_lines[number - 1 :]:
+        stripped = raw.strip(" \t\r")
+        if stripped and stripped[0] != "#":
+            raise TooManyPoints(f"more than {limit} points in one request")
 
 
 def parse_field_value(token: str) -> FieldValue:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.lineprotocol import LineProtocolError, ParsedLine, format_line, parse
+from ingest.lineprotocol import LineProtocolError, ParsedLine, TooManyPoints, format_line, parse
 
 
 def one(text: str, precision: str = "ns") -> ParsedLine:
@@ -100,6 +100,12 @@ def test_errors_name_line_and_column(text: str, line: int, column: int, message:
     assert (caught.value.line, caught.value.column) == (line, column)
     assert message in caught.value.reason
     assert str(caught.value).startswith(f"line {line}, column {column}: ")
+
+
+def test_max_points_stops_early_but_ignores_trailing_comments() -> None:
+    assert len(parse("m v=1\nm v=2\n# end\n\n", max_points=2)) == 2
+    with pytest.raises(TooManyPoints):
+        parse("m v=1\nm v=2\nm v=3\n" + "not even parsed\n" * 10, max_points=2)
 
 
 def test_unknown_precision_is_refused() -> None:

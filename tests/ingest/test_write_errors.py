@@ -145,7 +145,14 @@ def test_field_type_conflict_with_stored_data_writes_nothing_new(api: APIClient)
 def test_too_many_lines_is_413(api: APIClient, settings: Any) -> None:
     settings.INGEST_MAX_LINES = 3
     body = "\n".join(f"m,device=d v={i} {NOW_S}" for i in range(4))
-    check(lp(api, body), 413, "request_too_large", "4 points in one request; the limit is 3")
+    check(lp(api, body), 413, "request_too_large", "more than 3 points in one request; the limit is 3")
+
+
+def test_exactly_max_lines_with_trailing_comments_is_accepted(api: APIClient, settings: Any) -> None:
+    settings.INGEST_MAX_LINES = 3
+    body = "\n".join(f"m,device=d v={i} {NOW_S + i}" for i in range(3)) + "\n# done\n\n"
+    assert lp(api, body).status_code == 204
+    assert DataPoint.objects.count() == 3
 
 
 def test_body_over_limit_is_413(api: APIClient, settings: Any) -> None:
@@ -173,7 +180,13 @@ def test_unknown_content_encoding_is_415(api: APIClient) -> None:
 
 
 def test_unknown_content_type_is_415(api: APIClient) -> None:
-    check(lp(api, GOOD, content_type="application/xml"), 415, "unsupported_media_type", "application/xml")
+    response = lp(api, GOOD, url="/api/v1/metrics?precision=s", content_type="application/xml")
+    check(response, 415, "unsupported_media_type", "application/xml")
+
+
+def test_v2_write_reads_line_protocol_whatever_the_content_type(api: APIClient) -> None:
+    assert lp(api, GOOD, content_type="application/json").status_code == 204  # like InfluxDB
+    assert DataPoint.objects.count() == 1
 
 
 # --- JSON shape -----------------------------------------------------------------------------------
