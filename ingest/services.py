@@ -228,5 +228,5 @@ def metrics_ingest(*, api_key: ApiKey, points: list[Point], locations: Sequence[
         device_ids += _register(organization, missing)
     _mark_seen(device_ids)
     values = sum(len(p.fields) for p in points)
-    logger.info("metrics ingested", extra={"points": len(points), "values": values, "devices": len(device_ids)})
+    logger.debug("metrics ingested", extra={"points": len(points), "values": values, "devices": len(device_ids)})
     return IngestResult(points=len(points), values=values, devices=device_names, registered=list(missing))
