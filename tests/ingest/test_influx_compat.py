@@ -135,3 +135,33 @@ def test_history_on_influx_backend(influx_backend: Any, live_server: Any, org: O
     status = requests.get(f"{live_server.url}/api/v1/status", headers=headers, timeout=15).json()
     assert status["store"]["backend"] == "influx" and status["store"]["status"] == "ok"
     assert get_store().name == "influx"
+
+
+def test_history_parameters_cannot_escape_the_tenant_on_influx(
+    influx_backend: Any, live_server: Any, org: Organization, other_org: Organization, device: Device
+) -> None:
+    theirs = device_services.api_key_issue(organization=other_org, name="k", scopes=[Scope.METRICS_WRITE]).plaintext
+    ours = device_services.api_key_issue(organization=org, name="r", scopes=[Scope.METRICS_READ]).plaintext
+    now = int(time.time()) - 10
+    body = f"edge,device=edge-01 cpu=99 {now}"
+    response = requests.post(
+        f"{live_server.url}/api/v2/write?precision=s",
+        data=body,
+        headers={"Authorization": f"Token {theirs}"},
+        timeout=15,
+    )
+    assert response.status_code == 204
+    hostile = [
+        {"measurement": 'edge" WHERE 1=1 --', "field": "cpu"},
+        {"measurement": "edge", "field": 'cpu" FROM "edge'},
+        {"measurement": "edge", "field": "cpu') OR ('1'='1"},
+    ]
+    for params in hostile:
+        answer = requests.get(
+            f"{live_server.url}/api/v1/history",
+            params={"device": "edge-01", "start": "-5m", **params},
+            headers={"Authorization": f"Bearer {ours}"},
+            timeout=15,
+        )
+        assert answer.status_code == 200, answer.text
+        assert all(not s["points"] for s in answer.json()["series"]), params
