@@ -14,11 +14,13 @@ from devices import selectors
 from devices.authentication import request_organization
 from devices.models import Device, Scope
 from devices.serializers import DeviceSerializer, StatusSerializer
+from ingest.selectors import store_status
 from portal import __version__
 from portal.health import run_checks
+from portal.ratelimit import RateLimitedMixin
 
 
-class DeviceListApi(ListAPIView[Device]):
+class DeviceListApi(RateLimitedMixin, ListAPIView[Device]):
     """The calling key's organization's devices with their state."""
 
     required_scope = Scope.METRICS_READ
@@ -28,19 +30,21 @@ class DeviceListApi(ListAPIView[Device]):
         return selectors.device_list(organization=request_organization(self.request))
 
 
-class StatusApi(APIView):
-    """Version, dependency health with latency, and the org's device counts by state."""
+class StatusApi(RateLimitedMixin, APIView):
+    """Version, dependency health with latency, the time-series store, and device counts by state."""
 
     required_scope = Scope.METRICS_READ
 
     @extend_schema(responses=StatusSerializer)
     def get(self, request: Request) -> Response:
         organization = request_organization(request)
-        checks = run_checks([name for name in settings.HEALTH_CHECKS if name != "broker"])
+        # The store is reported in its own block (backend name too), so skip its generic check.
+        checks = run_checks([name for name in settings.HEALTH_CHECKS if name not in ("broker", "store")])
         body = {
             "version": __version__,
             "organization": organization.slug,
             "checks": checks,
+            "store": store_status(),
             "devices": selectors.device_counts_by_state(organization=organization),
         }
         return Response(StatusSerializer(body).data)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from devices.models import Device
+from ingest.serializers import StoreStatusSerializer
 
 
 class DeviceSerializer(serializers.ModelSerializer[Device]):
@@ -24,4 +25,5 @@ class StatusSerializer(serializers.Serializer[dict]):
     version = serializers.CharField()
     organization = serializers.CharField()
     checks = serializers.DictField(child=StatusCheckSerializer())
+    store = StoreStatusSerializer(help_text="Time-series store: backend, health, ping latency.")
     devices = serializers.DictField(child=serializers.IntegerField())

@@ -34,5 +34,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body["message"] = str(data["detail"])
     else:
         body["message"] = str(data)
+    # Exceptions may add fields callers act on, e.g. "line" (ingest) or "retry_after" (429/503).
+    extra = getattr(exc, "body_extra", None)
+    if extra:
+        body.update(extra)
     response.data = body
     return response

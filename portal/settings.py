@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_ratelimit",
     "devices",
     "ingest",
 ]
@@ -202,6 +203,44 @@ HEALTH_CHECKS = {
 }
 if CELERY_BROKER_URL:
     HEALTH_CHECKS["broker"] = "portal.health.check_broker"
+
+# --- Ingest limits and rate limiting ---
+# Metric writes (POST /api/v1/metrics, /api/v2/write); see docs/api.md "Limits".
+INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1)  # as sent (maybe gzip)
+# Caps what a gzip body may inflate to, so a small bomb cannot exhaust memory.
+INGEST_MAX_DECOMPRESSED_BYTES = env_int("INGEST_MAX_DECOMPRESSED_BYTES", 50 * 1024 * 1024, minimum=1)
+INGEST_MAX_LINES = env_int("INGEST_MAX_LINES", 10_000, minimum=1)  # points per request
+INGEST_MAX_TAGS = env_int("INGEST_MAX_TAGS", 32, minimum=1)  # per point, including `device`
+INGEST_MAX_FIELDS = env_int("INGEST_MAX_FIELDS", 200, minimum=1)  # per point
+INGEST_MAX_NAME_LENGTH = env_int("INGEST_MAX_NAME_LENGTH", 128, minimum=1)  # measurement, tag and field keys
+INGEST_MAX_TAG_VALUE_LENGTH = env_int("INGEST_MAX_TAG_VALUE_LENGTH", 256, minimum=1)
+INGEST_MAX_STRING_LENGTH = env_int("INGEST_MAX_STRING_LENGTH", 4096, minimum=0)  # string field values
+INGEST_MAX_AGE_SECONDS = env_int("INGEST_MAX_AGE_SECONDS", 30 * 24 * 3600, minimum=1)  # oldest accepted point
+INGEST_MAX_FUTURE_SECONDS = env_int("INGEST_MAX_FUTURE_SECONDS", 300, minimum=0)  # clock skew allowed
+INGEST_DEFAULT_MEASUREMENT = env_str("INGEST_DEFAULT_MEASUREMENT", "edge")  # JSON bodies without one
+# last_seen_at is written at most once per this many seconds per device.
+INGEST_SEEN_RESOLUTION_SECONDS = env_int("INGEST_SEEN_RESOLUTION_SECONDS", 5, minimum=1)
+# Retry-After sent with 503 when the time-series store is unreachable.
+INGEST_RETRY_AFTER_SECONDS = env_int("INGEST_RETRY_AFTER_SECONDS", 10, minimum=1)
+# History answers are capped; without `step` one is chosen to stay under it.
+HISTORY_MAX_POINTS = env_int("HISTORY_MAX_POINTS", 1000, minimum=1)
+# django-ratelimit: counts live in the default cache (Redis when REDIS_URL/CACHE_URL is set).
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_CACHE_PREFIX = "rl:"
+# Budget per client IP for requests without a valid key (failed authentications count).
+RATELIMIT_ANONYMOUS_RATE = env_str("RATELIMIT_ANONYMOUS_RATE", "60/m")
+# If the cache is down, let traffic through (and log) rather than refuse every write.
+RATELIMIT_FAIL_OPEN = env_bool("RATELIMIT_FAIL_OPEN", True)
+SILENCED_SYSTEM_CHECKS: list[str] = []
+_CACHE_BACKEND = str(CACHES["default"]["BACKEND"])
+if _CACHE_BACKEND.endswith("LocMemCache"):
+    # The embedded demo is one process, so a per-process counter is the shared counter.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
+elif _CACHE_BACKEND == "django.core.cache.backends.redis.RedisCache":
+    # Django's own Redis backend has atomic incr; django-ratelimit only lists django-redis.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
 
 # --- Logging: JSON lines to stdout and a size-rotated file ---
 LOG_DIR = Path(env_str("LOG_DIR", str(BASE_DIR / "logs")))

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from ingest.apis import InfluxWriteApi
 from portal import health
 
 admin.site.site_header = "Beacon administration"
@@ -16,4 +17,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include("devices.urls")),
+    path("api/v1/", include("ingest.urls")),
+    # InfluxDB v2 write path, so Telegraf and influxdb-client need only a URL and a token.
+    path("api/v2/write", InfluxWriteApi.as_view(), name="influx-write"),
 ]

@@ -39,7 +39,9 @@ def _production_env() -> dict[str, str]:
 def test_check_deploy_has_no_issues_in_production(tmp_path):
     result = _manage(_production_env(), "check", "--deploy", "--fail-level", "WARNING", tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "System check identified no issues (0 silenced)." in result.stdout
+    # The one silenced check is django_ratelimit.W001: it only recognises django-redis, while we use
+    # Django's own RedisCache, whose incr is equally atomic (see portal/settings.py).
+    assert "System check identified no issues (1 silenced)." in result.stdout
 
 
 def test_refuses_default_secret_when_debug_off(tmp_path):

@@ -1,0 +1,210 @@
+"""Metric write and history endpoints: thin views over ingest.payloads, services and selectors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from devices.models import ApiKey, Scope
+from ingest import history, payloads, selectors, services
+from ingest.errors import IngestError, IngestInvalid
+from ingest.lineprotocol import PRECISION_NS
+from ingest.serializers import HistoryQuerySerializer, HistorySerializer, MetricItemSerializer
+from ingest.validation import IngestLimits, PointValidator
+from portal.ratelimit import RateLimitedMixin
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class _ApiError(exceptions.APIException):
+    def __init__(self, error: IngestError) -> None:
+        super().__init__(error.message)
+        self.status_code = error.status
+        self.default_code = error.code
+        extra: dict[str, Any] = {}
+        if error.line is not None:
+            extra["line"] = error.line
+        if error.index is not None:
+            extra["index"] = error.index
+        if error.retry_after is not None:
+            self.wait = error.retry_after
+            extra["retry_after"] = error.retry_after
+        self.body_extra = extra
+
+
+def _raise(error: IngestError) -> NoReturn:
+    raise _ApiError(error) from None
+
+
+_ERRORS = {
+    204: OpenApiResponse(description="Every point was stored."),
+    400: OpenApiResponse(description='Invalid body; nothing written. `{"code":"invalid","message":...,"line":N}`'),
+    401: OpenApiResponse(description="Missing or invalid API key."),
+    403: OpenApiResponse(description="Key lacks `metrics:write`, or a device the key may not write."),
+    413: OpenApiResponse(description="Body, inflated body or point count over the limit."),
+    429: OpenApiResponse(description="Rate limited; see `Retry-After`."),
+    503: OpenApiResponse(description="Time-series store unavailable; nothing written; see `Retry-After`."),
+}
+
+
+class _WriteApi(RateLimitedMixin):
+    required_scope = Scope.METRICS_WRITE
+    parser_classes: list[Any] = []  # the body is read raw by ingest.payloads (size caps, gzip)
+
+    line_protocol_only = False
+
+    def ingest(self, request: Request, *, precision: str) -> Response:
+        limits = IngestLimits.from_settings()
+        validator = PointValidator(limits)
+        try:
+            raw = payloads.read_body(request._request, limits)
+            batch = payloads.points_from_body(
+                raw,
+                content_type=request.META.get("CONTENT_TYPE", ""),
+                precision=precision,
+                validator=validator,
+                default_measurement=settings.INGEST_DEFAULT_MEASUREMENT,
+                line_protocol_only=self.line_protocol_only,
+            )
+            services.metrics_ingest(api_key=_key(request), points=batch.points, locations=batch.locations)
+        except IngestError as exc:
+            _raise(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _key(request: Request) -> ApiKey:
+    # HasScope has already refused anything that is not an ApiKey.
+    assert isinstance(request.auth, ApiKey)
+    return request.auth
+
+
+def _precision(request: Request, default: str) -> str:
+    precision = request.query_params.get("precision", default) or default
+    if precision not in PRECISION_NS:
+        _raise(IngestInvalid(f"parameter 'precision': {precision!r} is not one of ns, us, ms, s"))
+    return precision
+
+
+class MetricsWriteApi(_WriteApi):
+    """The seed's JSON (one object or a list) or line protocol (`text/plain`); gzip accepted."""
+
+    @extend_schema(
+        summary="Write metrics (JSON or line protocol)",
+        request={
+            "application/json": MetricItemSerializer(many=True),
+            "text/plain": OpenApiTypes.STR,
+        },
+        parameters=[OpenApiParameter("precision", str, enum=list(PRECISION_NS), description="line protocol only")],
+        responses=_ERRORS,
+    )
+    def post(self, request: Request) -> Response:
+        return self.ingest(request, precision=_precision(request, "ns"))
+
+
+class InfluxWriteApi(_WriteApi):
+    """InfluxDB v2 `/api/v2/write`: Telegraf and influxdb-client work with `Authorization: Token <key>`.
+
+    `bucket` and `org` are accepted and ignored: the key decides the organization.
+    """
+
+    line_protocol_only = True
+
+    @extend_schema(
+        summary="Write line protocol (InfluxDB v2 compatible)",
+        request={"text/plain": OpenApiTypes.STR},
+        parameters=[
+            OpenApiParameter("bucket", str, description="accepted, ignored (the key decides where data goes)"),
+            OpenApiParameter("org", str, description="accepted, ignored"),
+            OpenApiParameter("precision", str, enum=list(PRECISION_NS), description="timestamp unit; default ns"),
+        ],
+        responses=_ERRORS,
+    )
+    def post(self, request: Request) -> Response:
+        return self.ingest(request, precision=_precision(request, "ns"))
+
+
+def _iso(time_ns: int) -> str:
+    return (_EPOCH + timedelta(microseconds=time_ns // 1000)).isoformat().replace("+00:00", "Z")
+
+
+class HistoryApi(RateLimitedMixin):
+    """Aggregated history of one device's fields; at most HISTORY_MAX_POINTS buckets per series."""
+
+    required_scope = Scope.METRICS_READ
+
+    @extend_schema(
+        summary="Metric history of one device",
+        parameters=[
+            OpenApiParameter("device", str, required=True),
+            OpenApiParameter("measurement", str, description="default 'edge'"),
+            OpenApiParameter("field", str, many=True, required=True, description="repeat for several fields"),
+            OpenApiParameter("start", str, description="ISO 8601, epoch seconds, 'now' or '-15m'/'-24h'; default -1h"),
+            OpenApiParameter("end", str, description="same forms; default now"),
+            OpenApiParameter("step", str, description="bucket size like 30s, 5m, 1h; default: automatic"),
+            OpenApiParameter("agg", str, enum=["mean", "min", "max", "last", "sum"], description="default mean"),
+        ],
+        responses={200: HistorySerializer, 400: OpenApiResponse(description="A parameter is invalid (named).")},
+    )
+    def get(self, request: Request) -> Response:
+        params = {k: v for k, v in request.query_params.items() if k != "field"}
+        params["field"] = request.query_params.getlist("field")  # type: ignore[assignment]
+        query = HistoryQuerySerializer(data=params)
+        if not query.is_valid():
+            name, messages = next(iter(query.errors.items()))
+            message = messages[0] if isinstance(messages, list) else messages
+            if isinstance(message, dict):
+                message = next(iter(message.values()))[0]
+            _raise(IngestInvalid(f"parameter {name!r}: {message}"))
+        data = query.validated_data
+        api_key = _key(request)
+        organization = api_key.organization
+        try:
+            now = timezone.now()
+            start = history.parse_time("start", data["start"], now)
+            end = history.parse_time("end", data["end"], now)
+            if start >= end:
+                raise IngestInvalid(f"parameter 'start': {data['start']!r} is not before end {data['end']!r}")
+            max_points = settings.HISTORY_MAX_POINTS
+            if data["step"]:
+                step = history.parse_step(data["step"])
+                buckets = history.bucket_count(start, end, step)
+                if buckets > max_points:
+                    raise IngestInvalid(
+                        f"parameter 'step': {data['step']!r} gives {buckets} points per series; the limit is "
+                        f"{max_points} (HISTORY_MAX_POINTS); use a larger step or a shorter range"
+                    )
+            else:
+                step = history.auto_step(start, end, max_points)
+            device = selectors.device_for_reading(organization=organization, api_key=api_key, name=data["device"])
+            series = selectors.metrics_history(
+                organization=organization,
+                device=device,
+                measurement=data["measurement"],
+                fields=data["field"],
+                start=start,
+                end=end,
+                step=step,
+                agg=data["agg"],
+            )
+        except IngestError as exc:
+            _raise(exc)
+        body = {
+            "device": device.name,
+            "measurement": data["measurement"],
+            "start": start,
+            "end": end,
+            "step_seconds": step.total_seconds(),
+            "agg": data["agg"],
+            "series": [
+                {"field": s.field, "tags": s.tags, "points": [[_iso(t), v] for t, v in s.points]} for s in series
+            ],
+        }
+        return Response(HistorySerializer(body).data)

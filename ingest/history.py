@@ -1,0 +1,82 @@
+"""History query parameters: absolute or relative times, steps, and the automatic step."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime, timedelta
+
+from ingest.errors import IngestInvalid
+
+_RELATIVE = re.compile(r"-(\d+(?:\.\d+)?)(s|m|h|d|w)\Z")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?\Z")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Steps a person reads easily; the automatic step is the smallest that fits the point cap.
+NICE_STEPS = (
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+    43200,
+    86400,
+    2 * 86400,
+    7 * 86400,
+)
+
+
+def parse_time(name: str, value: str, now: datetime) -> datetime:
+    """`now`, `-15m`/`-24h`/`-7d`, epoch seconds, or ISO 8601 (naive = UTC)."""
+    text = value.strip()
+    if text == "now":
+        return now
+    match = _RELATIVE.match(text)
+    if match:
+        return now - timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    try:
+        return datetime.fromtimestamp(float(text), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        pass
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise IngestInvalid(
+            f"parameter {name!r}: {value!r} is not a time; use ISO 8601 (2026-11-21T10:00:00Z), "
+            "epoch seconds, 'now' or a relative time like '-15m', '-24h', '-7d'"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_step(value: str) -> timedelta:
+    match = _DURATION.match(value.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise IngestInvalid(f"parameter 'step': {value!r} is not a positive duration like '30s', '5m', '1h'")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"])
+
+
+def bucket_count(start: datetime, end: datetime, step: timedelta) -> int:
+    """Epoch-aligned buckets touched by [start, end)."""
+    step_s = step.total_seconds()
+    first = math.floor(start.timestamp() / step_s)
+    last = math.ceil(end.timestamp() / step_s) - 1
+    return max(0, last - first + 1)
+
+
+def auto_step(start: datetime, end: datetime, max_points: int) -> timedelta:
+    for seconds in NICE_STEPS:
+        step = timedelta(seconds=seconds)
+        if bucket_count(start, end, step) <= max_points:
+            return step
+    days = math.ceil((end - start).total_seconds() / 86400 / max(1, max_points - 1))
+    return timedelta(days=max(days, 1))

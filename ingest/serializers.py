@@ -1,0 +1,86 @@
+"""DRF serializers: the v1 JSON metric item, history answers, the store status block."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ingest.timeseries.base import AGGREGATIONS
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number", "description": "epoch seconds"}]}
+)
+class TimestampField(serializers.Field):  # type: ignore[type-arg]
+    """ISO 8601 string (naive = UTC) or epoch seconds; internal value is ns since the epoch."""
+
+    def to_internal_value(self, data: Any) -> int:
+        from ingest.payloads import timestamp_to_ns
+
+        try:
+            return timestamp_to_ns(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value: int) -> int:
+        return value
+
+
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "integer"}, {"type": "boolean"}, {"type": "string"}]})
+class MetricValueField(serializers.Field):  # type: ignore[type-arg]
+    """Passed through as parsed; ingest.validation checks type and finiteness with a clear message."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class MetricItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """`{"device": ..., "timestamp": ..., "metrics": {...}, "tags": {...}, "measurement": ...}`."""
+
+    device = serializers.CharField(required=False, trim_whitespace=False, max_length=128)
+    timestamp = TimestampField(required=False, allow_null=True)
+    measurement = serializers.CharField(required=False, trim_whitespace=False)
+    metrics = serializers.DictField(child=MetricValueField(), allow_empty=False)
+    tags = serializers.DictField(child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False)
+
+
+class HistoryQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Query parameters of GET /api/v1/history (times are parsed by ingest.history)."""
+
+    device = serializers.CharField(required=True, trim_whitespace=False)
+    measurement = serializers.CharField(required=False, default="edge", trim_whitespace=False)
+    field = serializers.ListField(child=serializers.CharField(trim_whitespace=False), min_length=1)
+    start = serializers.CharField(required=False, default="-1h")
+    end = serializers.CharField(required=False, default="now")
+    step = serializers.CharField(required=False, allow_blank=True, default="")
+    agg = serializers.ChoiceField(choices=list(AGGREGATIONS), required=False, default="mean")
+
+
+class HistorySeriesSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    field = serializers.CharField()
+    tags = serializers.DictField(child=serializers.CharField())
+    points = serializers.ListField(
+        child=serializers.ListField(), help_text="[time (ISO 8601, UTC; bucket start), value] pairs"
+    )
+
+
+class HistorySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    device = serializers.CharField()
+    measurement = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    step_seconds = serializers.FloatField()
+    agg = serializers.CharField()
+    series = HistorySeriesSerializer(many=True)
+
+
+class StoreStatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    backend = serializers.CharField()
+    status = serializers.ChoiceField(choices=["ok", "error"])
+    latency_ms = serializers.FloatField()
+    error = serializers.CharField(required=False)

@@ -1,0 +1,201 @@
+"""Rules every incoming point must pass before anything is written.
+
+One `PointValidator` per request: it snapshots the limits from settings and
+remembers names it has already accepted, because a 5,000-line batch repeats the
+same few measurement, tag and field names on every line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from ingest.timeseries.base import TENANT_TAG, FieldValue, Point
+
+DEVICE_TAG = "device"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A backslash before , = or space would be read back as an escape: the stored text would differ.
+_AMBIGUOUS_BACKSLASH = re.compile(r"\\[,= ]")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+class PointInvalid(ValueError):
+    """A point breaks a rule; the message says which, the caller adds where (line/item)."""
+
+
+class BodyTooLarge(ValueError):
+    """The request body (or what it inflates to) is over a limit → 413."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    max_body_bytes: int
+    max_decompressed_bytes: int
+    max_lines: int
+    max_tags: int
+    max_fields: int
+    max_name_length: int
+    max_tag_value_length: int
+    max_string_length: int
+    max_age_seconds: int
+    max_future_seconds: int
+
+    @classmethod
+    def from_settings(cls) -> IngestLimits:
+        return cls(
+            max_body_bytes=settings.INGEST_MAX_BODY_BYTES,
+            max_decompressed_bytes=settings.INGEST_MAX_DECOMPRESSED_BYTES,
+            max_lines=settings.INGEST_MAX_LINES,
+            max_tags=settings.INGEST_MAX_TAGS,
+            max_fields=settings.INGEST_MAX_FIELDS,
+            max_name_length=settings.INGEST_MAX_NAME_LENGTH,
+            max_tag_value_length=settings.INGEST_MAX_TAG_VALUE_LENGTH,
+            max_string_length=settings.INGEST_MAX_STRING_LENGTH,
+            max_age_seconds=settings.INGEST_MAX_AGE_SECONDS,
+            max_future_seconds=settings.INGEST_MAX_FUTURE_SECONDS,
+        )
+
+
+def _describe(value: str) -> str:
+    return repr(value) if len(value) <= 80 else repr(value[:77] + "...")
+
+
+class PointValidator:
+    def __init__(self, limits: IngestLimits | None = None, *, now_ns: int | None = None) -> None:
+        self.limits = limits or IngestLimits.from_settings()
+        self.now_ns = time.time_ns() if now_ns is None else now_ns
+        self.oldest_ns = self.now_ns - self.limits.max_age_seconds * 1_000_000_000
+        self.newest_ns = self.now_ns + self.limits.max_future_seconds * 1_000_000_000
+        # Names and tag values already checked in this request.
+        self._names: set[tuple[str, str]] = set()
+        self._tag_values: set[str] = set()
+        self._field_names: set[str] = set()
+        self._series: set[str] = set()
+
+    def check_line_count(self, count: int) -> None:
+        if count > self.limits.max_lines:
+            raise BodyTooLarge(
+                f"{count} points in one request; the limit is {self.limits.max_lines} (INGEST_MAX_LINES). "
+                "Split the batch."
+            )
+
+    def name(self, kind: str, value: str) -> None:
+        if (kind, value) in self._names:
+            return
+        if not value:
+            raise PointInvalid(f"{kind} must not be empty")
+        if len(value) > self.limits.max_name_length:
+            raise PointInvalid(
+                f"{kind} {_describe(value)} is {len(value)} characters; the limit is {self.limits.max_name_length}"
+            )
+        if value[0] == "_":
+            raise PointInvalid(f"{kind} {_describe(value)} starts with '_', which is reserved")
+        if _CONTROL.search(value):
+            raise PointInvalid(f"{kind} {_describe(value)} contains a control character (e.g. a line break)")
+        if value[-1] == "\\" or _AMBIGUOUS_BACKSLASH.search(value):
+            raise PointInvalid(
+                f"{kind} {_describe(value)} has a backslash at its end or before ',', '=' or ' ', "
+                "which line protocol cannot carry unambiguously"
+            )
+        self._names.add((kind, value))
+
+    def tag_value(self, key: str, value: str) -> None:
+        if not isinstance(value, str):
+            raise PointInvalid(f"value of tag {key!r} must be a string")
+        if value in self._tag_values:
+            return
+        if not value:
+            raise PointInvalid(f"value of tag {key!r} must not be empty")
+        if len(value) > self.limits.max_tag_value_length:
+            raise PointInvalid(
+                f"value of tag {key!r} is {len(value)} characters; the limit is {self.limits.max_tag_value_length}"
+            )
+        if _CONTROL.search(value):
+            raise PointInvalid(f"value of tag {key!r} contains a control character (e.g. a line break)")
+        if value[-1] == "\\" or _AMBIGUOUS_BACKSLASH.search(value):
+            raise PointInvalid(
+                f"value of tag {key!r} has a backslash at its end or before ',', '=' or ' ', "
+                "which line protocol cannot carry unambiguously"
+            )
+        self._tag_values.add(value)
+
+    def field_value(self, key: str, value: object) -> FieldValue:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, float):
+            if math.isnan(value) or math.isinf(value):
+                raise PointInvalid(f"field {key!r} is {value}; NaN and infinite values are not stored")
+            return value
+        if isinstance(value, int):
+            if not _INT64_MIN <= value <= _INT64_MAX:
+                raise PointInvalid(f"field {key!r} = {value} does not fit a signed 64-bit integer")
+            return value
+        if isinstance(value, str):
+            if len(value) > self.limits.max_string_length:
+                raise PointInvalid(
+                    f"string field {key!r} is {len(value)} characters; the limit is {self.limits.max_string_length}"
+                )
+            if "\n" in value or "\r" in value or "\x00" in value:
+                raise PointInvalid(f"string field {key!r} contains a line break or NUL character")
+            return value
+        raise PointInvalid(f"field {key!r} must be a number, string or boolean, not {type(value).__name__}")
+
+    def time(self, time_ns: int) -> None:
+        if time_ns < self.oldest_ns:
+            raise PointInvalid(
+                f"timestamp {time_ns} ns is older than {self.limits.max_age_seconds} s (INGEST_MAX_AGE_SECONDS)"
+            )
+        if time_ns > self.newest_ns:
+            raise PointInvalid(
+                f"timestamp {time_ns} ns is more than {self.limits.max_future_seconds} s in the future "
+                "(INGEST_MAX_FUTURE_SECONDS); check the sender's clock and the precision parameter"
+            )
+
+    def point(
+        self, measurement: str, tags: dict[str, str], fields: dict[str, object], time_ns: int, key: str | None = None
+    ) -> Point:
+        """Check everything about one point and return it; raises PointInvalid naming the rule.
+
+        `key` identifies the series text of a line-protocol line: a series already
+        accepted in this request is not checked again.
+        """
+        if key is None or key not in self._series:
+            self.series(measurement, tags)
+            if key is not None:
+                self._series.add(key)
+        if not fields:
+            raise PointInvalid("a point needs at least one field")
+        if len(fields) > self.limits.max_fields:
+            raise PointInvalid(
+                f"{len(fields)} fields; the limit is {self.limits.max_fields} per point (INGEST_MAX_FIELDS)"
+            )
+        field_names = self._field_names
+        isfinite = math.isfinite
+        for name, value in fields.items():
+            if name not in field_names:
+                if name == "time":
+                    raise PointInvalid("field key 'time' is reserved")
+                self.name("field key", name)
+                field_names.add(name)
+            # Floats are the common case: one type check and one finiteness check.
+            if type(value) is not float or not isfinite(value):
+                self.field_value(name, value)
+        if not self.oldest_ns <= time_ns <= self.newest_ns:
+            self.time(time_ns)
+        return Point(measurement, tags, fields, time_ns)  # type: ignore[arg-type]
+
+    def series(self, measurement: str, tags: dict[str, str]) -> None:
+        self.name("measurement", measurement)
+        if len(tags) > self.limits.max_tags:
+            raise PointInvalid(f"{len(tags)} tags; the limit is {self.limits.max_tags} per point (INGEST_MAX_TAGS)")
+        for key, tag_value in tags.items():
+            if key == TENANT_TAG:
+                raise PointInvalid(f"tag {TENANT_TAG!r} is reserved")
+            if key == "time":
+                raise PointInvalid("tag key 'time' is reserved")
+            self.name("tag key", key)
+            self.tag_value(key, tag_value)
