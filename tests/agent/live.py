@@ -113,6 +113,7 @@ class Portal:
             DJANGO_SETTINGS_MODULE="portal.settings",
             TIMESERIES_BACKEND="sql",
             API_KEY_DEFAULT_RATE="100000/m",  # only the rate-limit test wants a small budget
+            RATELIMIT_ANONYMOUS_RATE="100000/m",  # failed-auth tests share 127.0.0.1's anonymous budget
             PYTHONPATH=str(self.root),
         )
         env.pop("REDIS_URL", None)
