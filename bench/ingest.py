@@ -53,8 +53,9 @@ def to_line_protocol(batch: list[Any]) -> bytes:
 
 
 class Gunicorn:
-    def __init__(self, env: dict[str, str], *, workers: int = 2, threads: int = 1) -> None:
+    def __init__(self, env: dict[str, str], *, workers: int = 2, threads: int = 1, profile: bool = False) -> None:
         self.port = free_port()
+        self.profile = profile
         self.env = {**os.environ, **env}
         self.workers = workers
         self.threads = threads
@@ -73,6 +74,7 @@ class Gunicorn:
                 "-w",
                 str(self.workers),
                 *(["--worker-class", "gthread", "--threads", str(self.threads)] if self.threads > 1 else []),
+                *(["-c", str(ROOT / "bench" / "gunicorn_profile.py")] if self.profile else []),
                 "-b",
                 f"127.0.0.1:{self.port}",
                 "--timeout",
@@ -222,7 +224,9 @@ def run_backend(name: str, args: argparse.Namespace, token: str, env: dict[str, 
     nothing = {"values_per_s": float("nan"), "batch_ms_p50": float("nan"), "batch_ms_max": float("nan")}
     direct = nothing if args.small_only else measure_direct_writes(store, direct_batches, tenant=tenant)
     direct_small = measure_direct_small(store, tenant)
-    with Gunicorn(env, workers=args.workers, threads=args.threads) as server:
+    if args.profile:  # profile only the small pushes, inside the server (bench/gunicorn_profile.py)
+        env = {**env, "BENCH_PROFILE_OUT": str(ROOT / "var" / f"profile-{name}")}
+    with Gunicorn(env, workers=args.workers, threads=args.threads, profile=args.profile) as server:
         for _ in range(2 * args.workers):  # warm every worker (connection, store, key lookup SQL)
             post(server.port, "/api/v2/write", to_line_protocol(make_batches(1, lines=50)[0]), token)
         api = nothing if args.small_only else measure_api_batches(server.port, token, bodies, gzip_body=False)
@@ -250,6 +254,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="gunicorn gthread threads per worker; 1 = sync")
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--small-only", action="store_true", help="skip the batch measurements")
+    parser.add_argument(
+        "--profile", action="store_true", help="pyinstrument in each worker; text reports in var/profile-<backend>.*"
+    )
     args = parser.parse_args()
     if args.client == "auto":
         args.client = "wrk" if wrk_path() else "python"

@@ -194,6 +194,9 @@ SPECTACULAR_SETTINGS = {
 # Default request budget per API key, overridable per key in the admin.
 API_KEY_DEFAULT_RATE = env_str("API_KEY_DEFAULT_RATE", "600/m")
 # Grace period during which a rotated key keeps working.
+# Successful key authentications are remembered per process this long; a key revoked elsewhere may keep
+# working in other workers for up to this many seconds (devices/key_cache.py). 0 disables.
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, minimum=0)
 API_KEY_ROTATION_GRACE_HOURS = env_int("API_KEY_ROTATION_GRACE_HOURS", 24, minimum=0)
 
 # Checks run by /health/ready; each is a dotted path to a callable raising on failure.
