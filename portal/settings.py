@@ -103,7 +103,7 @@ CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_URL")
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.cache.AtomicIncrRedisCache",  # one-round-trip atomic incr (rate limits)
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "beacon",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -241,8 +241,8 @@ if _CACHE_BACKEND.endswith("LocMemCache"):
     # The embedded demo is one process, so a per-process counter is the shared counter.
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
-elif _CACHE_BACKEND == "django.core.cache.backends.redis.RedisCache":
-    # Django's own Redis backend has atomic incr; django-ratelimit only lists django-redis.
+elif _CACHE_BACKEND in ("portal.cache.AtomicIncrRedisCache", "django.core.cache.backends.redis.RedisCache"):
+    # Ours increments atomically in one Lua step (portal/cache.py); django-ratelimit only lists django-redis.
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
 
 # --- Logging: JSON lines to stdout and a size-rotated file ---
