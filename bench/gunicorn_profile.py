@@ -27,4 +27,4 @@ def worker_exit(server: Any, worker: Any) -> None:
     _profiler.stop()
     out = f"{os.environ['BENCH_PROFILE_OUT']}.{os.getpid()}.txt"
     with open(out, "w") as fh:
-        fh.write(_profiler.output_text(unicode=False, color=False, show_all=False))
+        fh.write(_profiler.output_text(unicode=False, color=False, show_all=os.environ.get("BENCH_PROFILE_ALL") == "1"))

@@ -5,10 +5,10 @@
   get_store().write in this process. Ratio = API / direct (target >= 0.5).
 - Small pushes: one line (5 fields) per request for --seconds (target >= 1,000/s), driven by wrk
   (bench/wrk_push.lua, keep-alive) when installed, else by --clients Python processes (printed which).
-  Server: gunicorn --workers 2, gthread --threads 8 by default (--threads 1 = sync workers).
+  Server: gunicorn --workers 2, gthread --threads 4 by default (as docker/Dockerfile) (--threads 1 = sync workers).
 
     .venv/bin/python bench/ingest.py [--batches 10] [--backend sql|influx|both] [--client auto|wrk|python]
-        [--connections 16] [--workers 2] [--threads 8] [--clients 4] [--seconds 8] [--small-only]
+        [--connections 16] [--workers 2] [--threads 4] [--clients 4] [--seconds 8] [--small-only]
 
 Needs Postgres (database beacon_bench is created and dropped) and Redis (db 11, rate-limit counters).
 """
@@ -44,6 +44,12 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def settings_pepper() -> str:
+    from django.conf import settings
+
+    return str(settings.API_KEY_PEPPER)
 
 
 def to_line_protocol(batch: list[Any]) -> bytes:
@@ -251,7 +257,7 @@ def main() -> None:
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--connections", type=int, default=16, help="wrk keep-alive connections")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn gthread threads per worker; 1 = sync")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads per worker; 1 = sync")
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--small-only", action="store_true", help="skip the batch measurements")
     parser.add_argument(
@@ -282,7 +288,13 @@ def main() -> None:
     ).plaintext
     base_env = {
         "DATABASE_URL": f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{BENCH_DB}",
-        "DEBUG": "1",
+        # Production settings (DEBUG=0: no per-query debug recording), minus HTTPS redirects on loopback;
+        # the pepper is the one this process issued the key with.
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-not-secret-" + "x" * 40,
+        "API_KEY_PEPPER": settings_pepper(),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
         "LOG_LEVEL": "WARNING",
         "CACHE_URL": REDIS_URL,
         "LOG_DIR": str(ROOT / "var" / "bench-logs"),

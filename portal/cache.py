@@ -22,6 +22,20 @@ return false
 
 
 class _Client(RedisCacheClient):
+    def __init__(self, servers: Any, **options: Any) -> None:
+        super().__init__(servers, **options)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        # Django builds a new redis.Redis object (and its response-callback table) on every call;
+        # one per pool does that work once. redis.Redis is thread-safe: it checks a connection out
+        # of the pool for each command.
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
     def incr(self, key: Any, delta: int) -> Any:
         client = self.get_client(key, write=True)
         # register_script sends EVALSHA and falls back to EVAL once if the server lost the script.
