@@ -5,7 +5,8 @@
   get_store().write in this process. Ratio = API / direct (target >= 0.5).
 - Small pushes: one line (5 fields) per request for --seconds (target >= 1,000/s), driven by wrk
   (bench/wrk_push.lua, keep-alive) when installed, else by --clients Python processes (printed which).
-  Server: gunicorn --workers 2, gthread --threads 4 by default (as docker/Dockerfile) (--threads 1 = sync workers).
+  Server: gunicorn --workers 2 (the issue's setup), gthread --threads 4 as in docker/Dockerfile (--threads 1 = sync).
+  Server settings are production ones (DEBUG=0); BENCH_LOG_LEVEL=INFO also writes the access log.
 
     .venv/bin/python bench/ingest.py [--batches 10] [--backend sql|influx|both] [--client auto|wrk|python]
         [--connections 16] [--workers 2] [--threads 4] [--clients 4] [--seconds 8] [--small-only]
@@ -295,7 +296,7 @@ def main() -> None:
         "API_KEY_PEPPER": settings_pepper(),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "0",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),  # INFO: also write the access log
         "CACHE_URL": REDIS_URL,
         "LOG_DIR": str(ROOT / "var" / "bench-logs"),
     }

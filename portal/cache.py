@@ -30,10 +30,10 @@ class _Client(RedisCacheClient):
         # Django builds a new redis.Redis object (and its response-callback table) on every call;
         # one per pool does that work once. redis.Redis is thread-safe: it checks a connection out
         # of the pool for each command.
-        pool = self._get_connection_pool(write)
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # not in django-stubs
         client = self._clients.get(id(pool))
         if client is None:
-            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
         return client
 
     def incr(self, key: Any, delta: int) -> Any:
