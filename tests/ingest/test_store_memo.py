@@ -105,13 +105,15 @@ def test_type_memoised_by_one_process_is_enforced_by_another() -> None:
     assert _values(a, "v") == [(NS0, 1.5)]
 
 
-def test_warm_small_write_is_one_insert() -> None:
+def test_warm_small_write_is_one_insert_and_committed() -> None:
     store = SqlStore()
     store.write(tenant=TENANT, points=[Point("cpu", {"host": "x"}, {"v": 1.0, "n": 2}, NS0)])
     with CaptureQueriesContext(connection) as queries:
         store.write(tenant=TENANT, points=[Point("cpu", {"host": "x"}, {"v": 5.0, "n": 7}, NS0)])
-    statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
+    # Not even BEGIN/COMMIT: one statement is atomic by itself and commits before write() returns.
+    statements = [q["sql"] for q in queries.captured_queries]
     assert len(statements) == 1 and statements[0].startswith("INSERT INTO ingest_datapoint"), statements
+    assert connection.get_autocommit()
     assert _values(store, "v") == [(NS0, 5.0)] and _values(store, "n") == [(NS0, 7)]
 
 
@@ -148,3 +150,30 @@ def test_large_write_takes_the_copy_path_and_overwrites() -> None:
     # COPY and the temp table run on the raw psycopg cursor, so Django logs no point INSERT here.
     assert not any(q["sql"].startswith("INSERT INTO ingest_datapoint") for q in queries.captured_queries)
     assert _values(store, "v") == [(NS0 + i, -float(i)) for i in range(n)]
+
+
+def test_warm_write_inside_a_callers_transaction_rolls_back_with_it() -> None:
+    store = SqlStore()
+    store.write(tenant=TENANT, points=[Point("cpu", {"host": "x"}, {"v": 1.0}, NS0)])
+    with pytest.raises(RuntimeError), transaction.atomic():
+        store.write(tenant=TENANT, points=[Point("cpu", {"host": "x"}, {"v": 9.0}, NS0 + 1)])  # memo path
+        raise RuntimeError("the caller's transaction fails")
+    assert _values(store, "v") == [(NS0, 1.0)]
+
+
+def test_warm_write_with_a_new_series_or_field_takes_the_transaction() -> None:
+    store = SqlStore()
+    store.write(tenant=TENANT, points=[Point("cpu", {"host": "x"}, {"v": 1.0}, NS0)])
+    with CaptureQueriesContext(connection) as queries:
+        store.write(
+            tenant=TENANT,
+            points=[
+                Point("cpu", {"host": "x"}, {"v": 2.0}, NS0 + 1),
+                Point("cpu", {"host": "y"}, {"v": 3.0, "w": 4}, NS0 + 1),
+            ],
+        )
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert statements[0] == "BEGIN" and statements[-1] == "COMMIT"
+    assert FieldType.objects.filter(tenant=TENANT, field="w", kind="int").count() == 1
+    assert _values(store, "v", {"host": "y"}) == [(NS0 + 1, 3.0)]
+    assert _values(store, "w") == [(NS0 + 1, 4)]
