@@ -29,6 +29,8 @@ def ttl() -> float:
 
 
 def recall(key_id: str, digest: str) -> ApiKey | None:
+    if ttl() <= 0:
+        return None
     entry = _entries.get(key_id)
     if entry is None:
         return None

@@ -101,9 +101,17 @@ def test_expiry_is_checked_on_every_remembered_hit(
 def test_zero_disables_the_memory(
     org: Organization, issue_key: Callable[..., str], settings: Any, seconds: int
 ) -> None:
-    settings.API_KEY_CACHE_SECONDS = seconds
+    settings.API_KEY_CACHE_SECONDS = 60
     plaintext = issue_key(org, ["metrics:write"])
+    api_key_authenticate(plaintext)  # remembered while the memory was on
+    settings.API_KEY_CACHE_SECONDS = seconds
+    key_cache.clear()
     api_key_authenticate(plaintext)
     result, sql = _queries(plaintext)
     assert result is not None and len(sql) == 1  # the key lookup, every time
     assert key_cache._entries == {}
+    settings.API_KEY_CACHE_SECONDS = 60
+    api_key_authenticate(plaintext)
+    settings.API_KEY_CACHE_SECONDS = seconds  # switched off with an entry still fresh: not used
+    result, sql = _queries(plaintext)
+    assert result is not None and len(sql) == 1
