@@ -81,7 +81,7 @@ class Gunicorn:
                 "-w",
                 str(self.workers),
                 *(["--worker-class", "gthread", "--threads", str(self.threads)] if self.threads > 1 else []),
-                *(["-c", str(ROOT / "bench" / "gunicorn_profile.py")] if self.profile else []),
+                *(["-c", str(ROOT / "bench" / "_gunicorn_profile.py")] if self.profile else []),
                 "-b",
                 f"127.0.0.1:{self.port}",
                 "--timeout",
@@ -231,7 +231,7 @@ def run_backend(name: str, args: argparse.Namespace, token: str, env: dict[str, 
     nothing = {"values_per_s": float("nan"), "batch_ms_p50": float("nan"), "batch_ms_max": float("nan")}
     direct = nothing if args.small_only else measure_direct_writes(store, direct_batches, tenant=tenant)
     direct_small = measure_direct_small(store, tenant)
-    if args.profile:  # profile only the small pushes, inside the server (bench/gunicorn_profile.py)
+    if args.profile:  # profile only the small pushes, inside the server (bench/_gunicorn_profile.py)
         env = {**env, "BENCH_PROFILE_OUT": str(ROOT / "var" / f"profile-{name}")}
     with Gunicorn(env, workers=args.workers, threads=args.threads, profile=args.profile) as server:
         for _ in range(2 * args.workers):  # warm every worker (connection, store, key lookup SQL)

@@ -4,7 +4,8 @@ A busy device pushes every second or more often; looking its key up each time is
 database cost of a small push after the write itself (docs/benchmarks.md). Only *successful*
 authentications are remembered, keyed by key id + the HMAC digest of the presented secret, so a
 wrong secret never matches an entry. Revoking, rotating, editing or deleting a key drops it from this
-process's memory at once (signals below); other processes (gunicorn workers, hosts) may keep
+process's memory at once (signals below), and so does saving or deleting any organization or
+device (a remembered key carries them); other processes (gunicorn workers, hosts) may keep
 accepting a revoked key for up to API_KEY_CACHE_SECONDS. 0 disables the memory.
 """
 
@@ -15,6 +16,7 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Model
 
 from devices.models import ApiKey
 
@@ -61,8 +63,19 @@ def _on_key_change(sender: type[ApiKey], instance: ApiKey, **kwargs: Any) -> Non
     forget(instance.key_id)
 
 
+def _on_owner_change(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    # A remembered key carries its organization and device (settings, names); edits to those are rare,
+    # so drop everything rather than track which keys point at them.
+    clear()
+
+
 def connect_signals() -> None:
     from django.db.models.signals import post_delete, post_save
 
+    from devices.models import Device, Organization
+
     post_save.connect(_on_key_change, sender=ApiKey, dispatch_uid="devices.key_cache.save")
     post_delete.connect(_on_key_change, sender=ApiKey, dispatch_uid="devices.key_cache.delete")
+    for model in (Organization, Device):
+        post_save.connect(_on_owner_change, sender=model, dispatch_uid=f"devices.key_cache.save.{model.__name__}")
+        post_delete.connect(_on_owner_change, sender=model, dispatch_uid=f"devices.key_cache.delete.{model.__name__}")

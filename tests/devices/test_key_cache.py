@@ -115,3 +115,16 @@ def test_zero_disables_the_memory(
     settings.API_KEY_CACHE_SECONDS = seconds  # switched off with an entry still fresh: not used
     result, sql = _queries(plaintext)
     assert result is not None and len(sql) == 1
+
+
+def test_editing_the_organization_drops_the_memory(
+    org: Organization, issue_key: Callable[..., str], settings: Any
+) -> None:
+    settings.API_KEY_CACHE_SECONDS = 60
+    plaintext = issue_key(org, ["metrics:write"])
+    assert api_key_authenticate(plaintext) is not None
+    org.auto_register_devices = not org.auto_register_devices
+    org.save()
+    fresh, sql = _queries(plaintext)
+    assert fresh is not None and len(sql) == 1  # looked up again: the new organization settings are seen
+    assert fresh.organization.auto_register_devices == org.auto_register_devices
