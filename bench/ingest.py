@@ -335,18 +335,19 @@ def main() -> None:
             client.delete(key)
         drop_bench_db()
 
-    print()
-    print(
-        "| backend | direct store (values/s) | API (values/s) | API/direct | API gzip (values/s) | gzip/direct "
-        "| API batch p50 (ms) | small pushes/s | push p50 (ms) | push p99 (ms) |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, r in results.items():
-        d, a, g, s = r["direct"]["values_per_s"], r["api"]["values_per_s"], r["api_gz"]["values_per_s"], r["small"]
+    if not args.small_only:  # the batch table has nothing to show
+        print()
         print(
-            f"| {name} | {d:,.0f} | {a:,.0f} | {a / d:.2f} | {g:,.0f} | {g / d:.2f} | {r['api']['batch_ms_p50']:.0f} "
-            f"| {s['pushes_per_s']:,.0f} | {s['p50']:.1f} | {s['p99']:.1f} |"
+            "| backend | direct store (values/s) | API (values/s) | API/direct | API gzip (values/s) | gzip/direct "
+            "| API batch p50 (ms) | small pushes/s | push p50 (ms) | push p99 (ms) |"
         )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for name, r in results.items():
+            d, a, g, s = r["direct"]["values_per_s"], r["api"]["values_per_s"], r["api_gz"]["values_per_s"], r["small"]
+            print(
+                f"| {name} | {d:,.0f} | {a:,.0f} | {a / d:.2f} | {g:,.0f} | {g / d:.2f} "
+                f"| {r['api']['batch_ms_p50']:.0f} | {s['pushes_per_s']:,.0f} | {s['p50']:.1f} | {s['p99']:.1f} |"
+            )
     print()
     print(
         "| backend | small pushes/s (API) | push p50 / p99 (ms) | direct store small writes/s (1 thread) "
