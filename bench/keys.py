@@ -2,6 +2,7 @@
 
 Measures, per call:
   (a) devices.services.api_key_authenticate end to end (parse, SELECT by key id, HMAC digest, compare);
+  (a') the same with the per-process memory of successful checks on (devices/key_cache.py);
   (b) the digest + constant-time compare alone (no database);
   (c) the baseline: a plain primary-key SELECT of the same ApiKey row.
 Prints mean/p50/p99 in microseconds and the ratios (a)/(c) and (b)/(c).
@@ -67,7 +68,7 @@ def _row(label: str, samples: list[float]) -> dict[str, float]:
         "p50": ordered[len(ordered) // 2],
         "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
     }
-    print(f"{label:<52} {stats['mean']:>9.1f} {stats['p50']:>9.1f} {stats['p99']:>9.1f}")
+    print(f"{label:<62} {stats['mean']:>9.1f} {stats['p50']:>9.1f} {stats['p99']:>9.1f}")
     return stats
 
 
@@ -103,7 +104,17 @@ def _run() -> None:
     stored = issued.api_key.digest
     services.api_key_authenticate(issued.plaintext)  # sets last_used_at; later calls skip the UPDATE for 60 s
 
+    from django.conf import settings
+
+    from devices import key_cache
+
     def authenticate() -> None:
+        # (a) is the database path: the per-process memory of successful checks is off for it.
+        settings.API_KEY_CACHE_SECONDS = 0
+        assert services.api_key_authenticate(issued.plaintext) is not None
+
+    def authenticate_remembered() -> None:
+        settings.API_KEY_CACHE_SECONDS = 3600
         assert services.api_key_authenticate(issued.plaintext) is not None
 
     def digest_compare() -> None:
@@ -126,10 +137,12 @@ def _run() -> None:
             cursor.fetchone()
 
     print(f"API-key verification, {CALLS} calls each after {WARMUP} warm-up calls; times in µs per call")
-    print(f"{'':<52} {'mean':>9} {'p50':>9} {'p99':>9}")
+    print(f"{'':<62} {'mean':>9} {'p50':>9} {'p99':>9}")
     base = _row("(c) baseline: ORM ApiKey.objects.get(pk=...)", _measure(pk_select))
     raw = _row("(c') baseline: raw cursor SELECT * ... WHERE id = %s", _measure(raw_pk_select))
     full = _row("(a) api_key_authenticate (SELECT + HMAC + compare)", _measure(authenticate))
+    key_cache.clear()
+    _row("(a') api_key_authenticate, remembered (API_KEY_CACHE_SECONDS)", _measure(authenticate_remembered))
     dig = _row("(b) HMAC-SHA256 digest + compare_digest only", _measure(digest_compare))
     _row("(d) context: raw cursor SELECT 1 (server round trip)", _measure(round_trip))
     print(f"ratio (a)/(c) mean: {full['mean'] / base['mean']:.2f}x   p50: {full['p50'] / base['p50']:.2f}x")

@@ -10,3 +10,7 @@ class DevicesConfig(AppConfig):
     def ready(self) -> None:
         # Registers the OpenAPI security scheme for ApiKeyAuthentication.
         from devices import schema  # noqa: F401
+        from devices.key_cache import connect_signals
+
+        # Saving or deleting a key drops it from this process's authentication memory at once.
+        connect_signals()

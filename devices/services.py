@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from devices import keys
+from devices import key_cache, keys
 from devices.key_lookup import api_key_with_relations
 from devices.models import ApiKey, Device, Membership, Organization, Scope
 
@@ -157,11 +158,23 @@ def api_key_authenticate(plaintext: str) -> ApiKey | None:
     parsed = keys.parse(plaintext)
     if parsed is None:
         return None
+    presented = keys.digest(parsed.secret)
+    api_key = key_cache.recall(parsed.key_id, presented)
+    if api_key is not None:
+        # Remembered success (at most API_KEY_CACHE_SECONDS old); expiry is still checked on every call.
+        return _still_active(api_key)
     api_key = api_key_with_relations(parsed.key_id)
-    # Compute a digest even for an unknown id so both failures cost the same time.
+    # The digest was computed before the lookup, so an unknown id and a wrong secret cost the same time.
     stored = api_key.digest if api_key is not None else "0" * 64
-    if not keys.matches(parsed.secret, stored) or api_key is None:
+    if not hmac.compare_digest(presented, stored) or api_key is None:
         return None
+    api_key = _still_active(api_key)
+    if api_key is not None:
+        key_cache.remember(parsed.key_id, presented, api_key)
+    return api_key
+
+
+def _still_active(api_key: ApiKey) -> ApiKey | None:
     now = timezone.now()
     if not api_key.is_active(now):
         return None

@@ -103,7 +103,7 @@ CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_URL")
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.cache.AtomicIncrRedisCache",  # one-round-trip atomic incr (rate limits)
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "beacon",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -194,6 +194,9 @@ SPECTACULAR_SETTINGS = {
 # Default request budget per API key, overridable per key in the admin.
 API_KEY_DEFAULT_RATE = env_str("API_KEY_DEFAULT_RATE", "600/m")
 # Grace period during which a rotated key keeps working.
+# Successful key authentications are remembered per process this long; a key revoked elsewhere may keep
+# working in other workers for up to this many seconds (devices/key_cache.py). 0 disables.
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, minimum=0)
 API_KEY_ROTATION_GRACE_HOURS = env_int("API_KEY_ROTATION_GRACE_HOURS", 24, minimum=0)
 
 # Checks run by /health/ready; each is a dotted path to a callable raising on failure.
@@ -238,8 +241,8 @@ if _CACHE_BACKEND.endswith("LocMemCache"):
     # The embedded demo is one process, so a per-process counter is the shared counter.
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
-elif _CACHE_BACKEND == "django.core.cache.backends.redis.RedisCache":
-    # Django's own Redis backend has atomic incr; django-ratelimit only lists django-redis.
+elif _CACHE_BACKEND in ("portal.cache.AtomicIncrRedisCache", "django.core.cache.backends.redis.RedisCache"):
+    # Ours increments atomically in one Lua step (portal/cache.py); django-ratelimit only lists django-redis.
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
 
 # --- Logging: JSON lines to stdout and a size-rotated file ---

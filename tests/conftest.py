@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from rest_framework.test import APIClient
@@ -75,3 +75,13 @@ def client_for() -> Callable[[str], APIClient]:
 def api(org: Organization, issue_key: Callable[..., str], client_for: Callable[[str], APIClient]) -> APIClient:
     """A client holding an all-scopes key of `org`."""
     return client_for(issue_key(org))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_cache() -> Iterator[None]:
+    # The per-process authentication memory must not carry a key from one test into another.
+    from devices import key_cache
+
+    key_cache.clear()
+    yield
+    key_cache.clear()

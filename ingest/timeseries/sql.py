@@ -2,8 +2,11 @@
 
 Writes are one transaction: field types checked, series upserted, points
 upserted on their (series, field, time) primary key so a rewrite overwrites.
-On Postgres the points go in by binary COPY into a temp table and one
-`INSERT ... SELECT ... ON CONFLICT DO UPDATE`; on SQLite as an executemany.
+On Postgres a large write goes in by binary COPY into a temp table and one
+`INSERT ... SELECT ... ON CONFLICT DO UPDATE`; a small one (the common single
+push) as one multi-row `INSERT ... ON CONFLICT DO UPDATE`; on SQLite as an
+executemany. Series ids and field types are memoised per store instance (one
+per process), filled only after the transaction that saw them commits.
 Buckets are integer arithmetic on epoch nanoseconds, aligned to the epoch,
 identical on both databases (see docs/timeseries.md for why not date_bin).
 """
@@ -34,6 +37,10 @@ from ingest.timeseries.validation import type_conflict_message, validate_points,
 _COLUMN = {"float": "value_float", "int": "value_int", "str": "value_str", "bool": "value_bool"}
 _POINTS = "ingest_datapoint"
 _STAGING = "beacon_points_in"
+# Up to this many (series, field, time) rows a write uses one multi-row INSERT instead of COPY + temp table:
+# for a single push the temp-table TRUNCATE and COPY round trips cost more than the rows (docs/benchmarks.md).
+SMALL_WRITE_ROWS = 100
+_MEMO_MAX = 100_000  # entries per memo; cleared when full (a refill costs one query per series / field)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -82,61 +89,100 @@ def db_errors() -> Iterator[None]:
 
 
 class SqlStore:
+    """One instance per process (get_store()). Its memos only skip work whose answer cannot change:
+
+    - series ids: a series row, once committed, is never updated or deleted (retention deletes points
+      only), so key_hash -> id is fixed forever;
+    - field types: a committed `ingest_fieldtype` row is never changed or deleted (a field keeps its
+      first type), so a memoised type is what any later check would read; a write whose type differs
+      from the memo is refused without asking the database, one that matches skips the check.
+    Both are filled from transaction.on_commit, so an id or type seen only inside a transaction that
+    rolled back is never remembered. Rows deleted by hand need a worker restart (docs/timeseries.md).
+    """
+
     name = "sql"
+
+    def __init__(self) -> None:
+        self._series_ids: dict[str, int] = {}  # key_hash -> ingest_series.id
+        self._kinds: dict[tuple[str, str, str], str] = {}  # (tenant, measurement, field) -> kind
 
     # --- writes ---------------------------------------------------------------------------
     def write(self, *, tenant: str, points: Sequence[Point]) -> None:
         if not points:
             return
         kinds = validate_points(points)
+        unknown = self._unknown_kinds(tenant, kinds)  # refuses a memoised conflict before touching the database
+        keys = _series_keys(tenant, points)
+        if not unknown:
+            memo = self._series_ids
+            known = {key: memo.get(key) for key in keys}
+            if None not in known.values():
+                rows = _rows(points, keys, known, kinds)  # type: ignore[arg-type]  # no None left
+                if len(rows) <= SMALL_WRITE_ROWS:
+                    # Types checked and every series known: the write is one INSERT, which is atomic on its
+                    # own, so it runs without BEGIN/COMMIT round trips (durability as before: it commits
+                    # synchronously before returning).
+                    with db_errors():
+                        self._upsert_points(rows)
+                    return
         with db_errors(), transaction.atomic():
-            self._check_field_types(tenant, kinds)
-            keys = _series_keys(tenant, points)
-            series_ids = self._upsert_series(tenant, points, keys)
-            rows: dict[tuple[int, str, int], tuple[Any, ...]] = {}
-            for point, key in zip(points, keys, strict=True):
-                sid = series_ids[key]
-                for name, value in point.fields.items():
-                    kind = kinds[(point.measurement, name)]
-                    # Later duplicates win, like a later write would.
-                    rows[(sid, name, point.time_ns)] = (
-                        sid,
-                        name,
-                        point.time_ns,
-                        value if kind == "float" else None,
-                        value if kind == "int" else None,
-                        value if kind == "str" else None,
-                        value if kind == "bool" else None,
-                    )
-            self._upsert_points(rows)
+            if unknown:
+                self._check_field_types(tenant, unknown)
+            series_ids = self._series_ids_for(tenant, points, keys)
+            self._upsert_points(_rows(points, keys, series_ids, kinds))
 
-    def _check_field_types(self, tenant: str, kinds: dict[tuple[str, str], str]) -> None:
+    def _unknown_kinds(self, tenant: str, kinds: dict[tuple[str, str], str]) -> dict[tuple[str, str], str]:
+        unknown: dict[tuple[str, str], str] = {}
+        for (measurement, field), new in sorted(kinds.items()):
+            known = self._kinds.get((tenant, measurement, field))
+            if known is None:
+                unknown[(measurement, field)] = new
+            elif known != new:
+                raise StoreError(type_conflict_message(measurement, field, new, known))
+        return unknown
+
+    def _check_field_types(self, tenant: str, unknown: dict[tuple[str, str], str]) -> None:
         FieldType.objects.bulk_create(
             # Sorted, so concurrent writers take row locks in the same order and do not deadlock.
-            [FieldType(tenant=tenant, measurement=m, field=f, kind=k) for (m, f), k in sorted(kinds.items())],
+            [FieldType(tenant=tenant, measurement=m, field=f, kind=k) for (m, f), k in sorted(unknown.items())],
             ignore_conflicts=True,
         )
-        measurements = {m for m, _ in kinds}
-        stored = FieldType.objects.filter(tenant=tenant, measurement__in=measurements).values_list(
-            "measurement", "field", "kind"
+        measurements = {m for m, _ in unknown}
+        stored = list(
+            FieldType.objects.filter(tenant=tenant, measurement__in=measurements).values_list(
+                "measurement", "field", "kind"
+            )
         )
         for measurement, field, kind in stored:
-            new = kinds.get((measurement, field))
+            new = unknown.get((measurement, field))
             if new is not None and new != kind:
                 raise StoreError(type_conflict_message(measurement, field, new, kind))
+        learned = {(tenant, m, f): k for m, f, k in stored}
+        transaction.on_commit(lambda: _remember(self._kinds, learned))
 
-    def _upsert_series(self, tenant: str, points: Sequence[Point], keys: list[str]) -> dict[str, int]:
+    def _series_ids_for(self, tenant: str, points: Sequence[Point], keys: list[str]) -> dict[str, int]:
+        memo = self._series_ids
+        found: dict[str, int] = {}
         wanted: dict[str, Series] = {}
         for point, key in zip(points, keys, strict=True):
-            if key not in wanted:
+            if key in found or key in wanted:
+                continue
+            sid = memo.get(key)
+            if sid is not None:
+                found[key] = sid
+            else:
                 wanted[key] = Series(tenant=tenant, measurement=point.measurement, tags=dict(point.tags), key_hash=key)
-        found = dict(Series.objects.filter(key_hash__in=list(wanted)).values_list("key_hash", "id"))
-        missing = [series for key, series in sorted(wanted.items()) if key not in found]
+        if not wanted:
+            return found
+        learned = dict(Series.objects.filter(key_hash__in=list(wanted)).values_list("key_hash", "id"))
+        missing = [series for key, series in sorted(wanted.items()) if key not in learned]
         if missing:
             Series.objects.bulk_create(missing, ignore_conflicts=True)
-            found.update(
+            learned.update(
                 Series.objects.filter(key_hash__in=[s.key_hash for s in missing]).values_list("key_hash", "id")
             )
+        transaction.on_commit(lambda: _remember(memo, learned))
+        found.update(learned)
         return found
 
     def _upsert_points(self, rows: dict[tuple[int, str, int], tuple[Any, ...]]) -> None:
@@ -144,7 +190,15 @@ class SqlStore:
         names = ", ".join(_COLUMN.values())
         upsert = f"ON CONFLICT (series_id, field, time_ns) DO UPDATE SET {update}"
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
+            if len(rows) <= SMALL_WRITE_ROWS:
+                # One statement, one round trip; rows are already unique per key, as ON CONFLICT DO UPDATE needs.
+                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+                cursor.execute(
+                    f"INSERT INTO {_POINTS} (series_id, field, time_ns, {names}) "  # noqa: S608 - constants only
+                    f"VALUES {values} {upsert}",
+                    [value for row in rows.values() for value in row],
+                )
+            elif connection.vendor == "postgresql":
                 # Binary COPY into a per-connection temp table, then one set-based upsert: measured ~2x
                 # faster than INSERT ... unnest(arrays) with Django's client-side parameter binding.
                 raw = cursor.cursor
@@ -259,6 +313,33 @@ class SqlStore:
         with db_errors(), connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+
+
+def _rows(
+    points: Sequence[Point], keys: list[str], series_ids: Mapping[str, int], kinds: dict[tuple[str, str], str]
+) -> dict[tuple[int, str, int], tuple[Any, ...]]:
+    rows: dict[tuple[int, str, int], tuple[Any, ...]] = {}
+    for point, key in zip(points, keys, strict=True):
+        sid = series_ids[key]
+        for name, value in point.fields.items():
+            kind = kinds[(point.measurement, name)]
+            # Later duplicates win, like a later write would.
+            rows[(sid, name, point.time_ns)] = (
+                sid,
+                name,
+                point.time_ns,
+                value if kind == "float" else None,
+                value if kind == "int" else None,
+                value if kind == "str" else None,
+                value if kind == "bool" else None,
+            )
+    return rows
+
+
+def _remember(memo: dict[Any, Any], learned: Mapping[Any, Any]) -> None:
+    if len(memo) + len(learned) > _MEMO_MAX:
+        memo.clear()  # crude but bounded
+    memo.update(learned)
 
 
 def _convert(value: Any, kind: str, agg: str) -> FieldValue:

@@ -28,7 +28,7 @@ def _closed_port() -> int:
 def _redis_cache(location: str) -> dict[str, dict[str, object]]:
     return {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.cache.AtomicIncrRedisCache",
             "LOCATION": location,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }

@@ -40,7 +40,7 @@ def test_check_deploy_has_no_issues_in_production(tmp_path):
     result = _manage(_production_env(), "check", "--deploy", "--fail-level", "WARNING", tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     # The one silenced check is django_ratelimit.W001: it only recognises django-redis, while we use
-    # Django's own RedisCache, whose incr is equally atomic (see portal/settings.py).
+    # portal.cache.AtomicIncrRedisCache, whose incr is one atomic Lua step (see portal/cache.py).
     assert "System check identified no issues (1 silenced)." in result.stdout
 
 

@@ -1,0 +1,57 @@
+"""portal.cache.AtomicIncrRedisCache against a real Redis: Django's incr contract, in one round trip."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+
+from portal.cache import AtomicIncrRedisCache
+from tests.conftest import require_server
+
+URL = "redis://127.0.0.1:6379/7"
+
+
+@pytest.fixture
+def cache() -> AtomicIncrRedisCache:
+    try:
+        redis.Redis.from_url(URL).ping()
+        available = True
+    except redis.ConnectionError:
+        available = False
+    require_server(available, "Redis is not running on 127.0.0.1:6379")
+    return AtomicIncrRedisCache(URL, {"KEY_PREFIX": f"t-{uuid.uuid4().hex}"})
+
+
+def test_incr_counts_and_keeps_the_ttl(cache: AtomicIncrRedisCache) -> None:
+    assert cache.add("n", 1, 30) is True
+    assert cache.incr("n") == 2
+    assert cache.incr("n", 5) == 7
+    assert cache.get("n") == 7
+    raw = redis.Redis.from_url(URL)
+    ttl = raw.ttl(cache.make_key("n"))
+    assert 0 < ttl <= 30  # INCRBY on an existing key keeps its expiry
+    cache.delete("n")
+
+
+def test_incr_of_a_missing_key_raises_and_creates_nothing(cache: AtomicIncrRedisCache) -> None:
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr("absent")
+    assert redis.Redis.from_url(URL).exists(cache.make_key("absent")) == 0
+
+
+def test_incr_is_one_round_trip(cache: AtomicIncrRedisCache, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache.add("n", 1, 30)
+    cache.incr("n")  # loads the script once
+    sent: list[str] = []
+    original = redis.Redis.execute_command
+
+    def spy(self: redis.Redis, *args: object, **kwargs: object) -> object:
+        sent.append(str(args[0]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", spy)
+    assert cache.incr("n") == 3
+    assert sent == ["EVALSHA"]
+    cache.delete("n")
