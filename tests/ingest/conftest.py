@@ -76,7 +76,7 @@ def redis_cache(settings: Any) -> Iterator[str]:
     prefix = f"beacon-api-test-{uuid.uuid4().hex[:10]}"
     settings.CACHES = {
         "default": {
-            "BACKEND": "portal.cache.AtomicIncrRedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_TEST_URL,
             "KEY_PREFIX": prefix,
         }

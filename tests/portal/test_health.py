@@ -28,9 +28,9 @@ def _closed_port() -> int:
 def _redis_cache(location: str) -> dict[str, dict[str, object]]:
     return {
         "default": {
-            "BACKEND": "portal.cache.AtomicIncrRedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": location,
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
         }
     }
 
