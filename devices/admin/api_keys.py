@@ -82,7 +82,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         (
             None,
             {
-                "fields": ["organization", "name", "device", "scopes"],
+                "fields": ["organization", "name", "device", "scopes", "issue_token"],
                 "description": "Saving issues a new key and shows it ONCE on the next page. "
                 "Copy it then: Beacon stores only a digest and cannot show it again.",
             },

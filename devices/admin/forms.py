@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django import forms
+from django.core.cache import cache
 
 from devices import services
 from devices.models import ApiKey, Device, Scope
@@ -31,8 +33,18 @@ class _ApiKeyFormBase(forms.ModelForm):  # type: ignore[type-arg]
         return sorted(set(self.cleaned_data["scopes"]))
 
 
+# How long a submitted add form's token is remembered (a browser re-POST after that issues a new key).
+ISSUE_TOKEN_SECONDS = 24 * 3600
+
+
 class ApiKeyIssueForm(_ApiKeyFormBase):
-    """The add form: the admin then calls `api_key_issue` instead of saving the form."""
+    """The add form: the admin then calls `api_key_issue` instead of saving the form.
+
+    A one-time token in the form stops a reload of the "key issued" page (the browser re-POSTs)
+    from silently issuing a second key.
+    """
+
+    issue_token = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = ApiKey
@@ -54,6 +66,8 @@ class ApiKeyIssueForm(_ApiKeyFormBase):
         org_id = None if self.is_bound else self.initial.get("organization")
         if org_id and str(org_id).isdigit():
             device_field.queryset = device_field.queryset.filter(organization_id=int(org_id))
+        if not self.is_bound:
+            self.initial["issue_token"] = secrets.token_urlsafe(16)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -65,7 +79,18 @@ class ApiKeyIssueForm(_ApiKeyFormBase):
                 f"Device '{device.name}' belongs to '{device.organization}', not to '{organization}'. "
                 "Pick one of this organization's devices or leave it empty.",
             )
+        if not self.errors:
+            self._claim_issue_token(cleaned.get("issue_token") or "")
         return cleaned
+
+    def _claim_issue_token(self, token: str) -> None:
+        # cache.add is atomic on Redis (and in the single-process demo's local memory): exactly one
+        # submission of a given form wins, however often the browser re-sends it.
+        if not token or not cache.add(f"apikey-issue:{token}", 1, timeout=ISSUE_TOKEN_SECONDS):
+            raise forms.ValidationError(
+                "This form was already submitted and its key was shown once. "
+                "Open 'Add API key' again to issue another key."
+            )
 
 
 class ApiKeyChangeForm(_ApiKeyFormBase):

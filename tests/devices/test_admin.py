@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,6 +45,7 @@ def _log_size() -> int:
 
 def _issue_form(org, **overrides):
     data = {"organization": org.pk, "name": "telegraf", "device": "", "scopes": ["metrics:write", "metrics:read"]}
+    data["issue_token"] = secrets.token_urlsafe(16)
     data.update({"expires_at_0": "", "expires_at_1": "", "rate_limit": ""})
     data.update(overrides)
     return data
@@ -215,3 +217,20 @@ def test_device_search_by_tag_and_key_change_form(admin_client, org, device):
     assert (row.name, row.scopes, row.rate_limit) == ("ops renamed", ["gauges:read", "metrics:read"], "5/s")
     assert row.digest == issued.api_key.digest and row.key_id == issued.api_key.key_id
     assert services.api_key_authenticate(issued.plaintext) == row
+
+
+def test_reposting_the_issue_form_does_not_issue_a_second_key(admin_client, org):
+    page = admin_client.get(ADD_URL).content.decode()
+    token = re.search(r'name="issue_token" value="([^"]+)"', page)
+    assert token is not None, "the add form carries a one-time token"
+    form = _issue_form(org, issue_token=token.group(1))
+
+    first = admin_client.post(ADD_URL, form)
+    again = admin_client.post(ADD_URL, form)  # what a reload of the "key issued" page sends
+
+    assert first.status_code == 200 and len(KEY_RE.findall(first.content.decode())) == 1
+    body = again.content.decode()
+    assert again.status_code == 200
+    assert "already submitted" in body
+    assert KEY_RE.search(body) is None
+    assert ApiKey.objects.filter(organization=org).count() == 1
