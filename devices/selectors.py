@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -70,7 +69,3 @@ def device_counts_by_state(*, organization: Organization, now: datetime | None =
     for row in rows:
         counts[row["state"]] = row["n"]
     return counts
-
-
-def organizations_for_user(*, user: Any) -> QuerySet[Organization]:
-    return Organization.objects.filter(memberships__user=user).distinct()

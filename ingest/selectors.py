@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 
 from devices.models import ApiKey, Device, Organization
+from devices.permissions import api_key_can_act_for_device
 from ingest.errors import IngestUnavailable, NotFound
 from ingest.timeseries import Aggregation, SeriesResult, StoreUnavailable, get_store
 from ingest.validation import DEVICE_TAG
@@ -18,7 +19,7 @@ from ingest.validation import DEVICE_TAG
 def device_for_reading(*, organization: Organization, api_key: ApiKey | None, name: str) -> Device:
     """The org's device; a device-bound key sees only its own. Anything else is a 404."""
     device = Device.objects.filter(organization=organization, name=name).first()
-    if device is None or (api_key is not None and api_key.device_id not in (None, device.id)):
+    if device is None or (api_key is not None and not api_key_can_act_for_device(api_key, device)):
         raise NotFound(f"device {name!r} not found in this organization")
     return device
 
