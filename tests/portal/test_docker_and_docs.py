@@ -56,3 +56,13 @@ def test_dockerfile_copies_existing_paths_and_runs_the_wsgi_app():
     assert python_packages <= apps, f"Dockerfile does not copy {sorted(python_packages - apps)}"
     assert '"gunicorn", "portal.wsgi"' in dockerfile
     assert resolve("/health").url_name == "health"
+
+
+def test_systemd_units_run_existing_management_commands():
+    from django.core.management import get_commands
+
+    service = (ROOT / "docker" / "systemd" / "beacon-prune.service").read_text()
+    command = re.search(r"^ExecStart=\S+python manage\.py (\w+)", service, flags=re.MULTILINE)
+    assert command is not None and command.group(1) in get_commands()
+    timer = (ROOT / "docker" / "systemd" / "beacon-prune.timer").read_text()
+    assert "OnCalendar=" in timer and "WantedBy=timers.target" in timer
