@@ -17,7 +17,7 @@ from beacon_agent.sender import OK, RETRY, TOO_LARGE, Result, compress
 
 
 def lines(n: int, start: int = 0, width: int = 40) -> list[bytes]:
-    return [f"m,device=d v={i}i,pad=\"{'x' * width}\" {1_700_000_000_000 + i}\n".encode() for i in range(start, n)]
+    return [f'm,device=d v={i}i,pad="{"x" * width}" {1_700_000_000_000 + i}\n'.encode() for i in range(start, n)]
 
 
 class LimitedPortal:
@@ -63,7 +63,7 @@ def test_split_body_halves_by_lines_in_order() -> None:
     first, second = split_body(body)
     assert first + second == body
     assert (first.count(b"\n"), second.count(b"\n")) == (2, 3)
-    assert split_body(b"a v=1 1\nb v=\"x\ry\" 2") == (b"a v=1 1\n", b'b v="x\ry" 2\n')  # \r is not a line end
+    assert split_body(b'a v=1 1\nb v="x\ry" 2') == (b"a v=1 1\n", b'b v="x\ry" 2\n')  # \r is not a line end
     with pytest.raises(ValueError, match="one line"):
         split_body(b"a v=1 1\n")
 
@@ -114,7 +114,7 @@ def test_a_single_line_still_too_large_is_discarded_and_counted(tmp_path: Path) 
     huge = lines(5, 4, width=400)[0]
     portal = LimitedPortal(limit=300)
     agent = make_agent(tmp_path, portal)
-    body = b"".join(small[:2] + [huge] + small[2:])
+    body = b"".join([*small[:2], huge, *small[2:]])
     agent.pending.append(Batch(compress(body), 5))
     drain(agent)
     assert portal.stored == small  # all but the oversized line, in order
