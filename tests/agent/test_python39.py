@@ -28,8 +28,12 @@ def find_python(version: str) -> str | None:
     explicit = os.environ.get(f"BEACON_TEST_PY{version.replace('.', '')}")
     if explicit:
         return explicit
-    for candidate in sorted(PYENV.glob(f"{version}.*/bin/python"), reverse=True):
-        return str(candidate)
+
+    def patch_level(path: Path) -> int:
+        return int(path.parts[-3].rsplit(".", 1)[-1]) if path.parts[-3].rsplit(".", 1)[-1].isdigit() else -1
+
+    for candidate in sorted(PYENV.glob(f"{version}.*/bin/python"), key=patch_level, reverse=True):
+        return str(candidate)  # the newest patch release pyenv has
     return shutil.which(f"python{version}")
 
 
@@ -40,6 +44,7 @@ def interpreter(version: str) -> str:
     hint = f"BEACON_TEST_PY{version.replace('.', '')}"
     require_server(python is not None, f"no Python {version} interpreter (set {hint})")
     assert python is not None
+    require_server(os.access(python, os.X_OK), f"{hint}={python} is not an executable")
     out = subprocess.run([python, "-S", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True)
     assert out.stdout.decode().strip() == version, f"{python} is not Python {version}: {out.stdout!r} {out.stderr!r}"
     return python
