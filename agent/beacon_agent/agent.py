@@ -179,6 +179,11 @@ class Agent:
 
     def send_one(self) -> Optional[Result]:
         """Try the oldest unsent batch once. None when there is nothing to send."""
+        if self.parts and not self._parts_head_spooled():
+            # A full spool dropped the record being split; its unsent lines are counted as dropped.
+            self.parts.clear()
+            self.parts_records = None
+            self.single_left = max(0, self.single_left - 1)
         if self.parts:
             return self._send_part()
         payload, points, records, batch = self._next_payload()
@@ -229,10 +234,16 @@ class Agent:
             self.pending.extendleft(reversed(halves))
         else:
             # A spooled record cannot be rewritten in place (append-only): its parts are sent from
-            # memory and the record is acked once the last one is done. If the agent dies meanwhile,
-            # the record is replayed whole; the store's overwrite makes the repeated parts harmless.
+            # memory, the cursor records how many of its leading lines are done after each part, and
+            # the record is acked once the last one is done.
             self.parts.extend(halves)
             self.parts_records = records
+
+    def _parts_head_spooled(self) -> bool:
+        head = self.spool.first()
+        if head is None or not self.parts_records:
+            return False
+        return (head.segment, head.offset) == (self.parts_records[0].segment, self.parts_records[0].offset)
 
     def _send_part(self) -> Result:
         part = self.parts[0]
@@ -254,7 +265,12 @@ class Agent:
         return self._failed(result)  # the parts stay in memory, the record in the spool: retried later
 
     def _part_done(self) -> None:
-        if self.parts or self.parts_records is None:
+        if self.parts_records is None:
+            return
+        if self.parts:
+            # Persist how far into the record we are, so a restart resends only the parts not yet stored.
+            record = self.parts_records[0]
+            self.spool.advance_within(record, record.points - sum(part.points for part in self.parts))
             return
         records, self.parts_records = self.parts_records, None
         head = self.spool.first()

@@ -51,7 +51,7 @@ def make_agent(tmp_path: Path, portal: LimitedPortal, **overrides: object) -> Ag
 
 
 def drain(agent: Agent) -> None:
-    for _ in range(200):
+    for _ in range(1000):
         agent.next_send = 0.0  # no waiting: backoff timing is not what is tested here
         if agent.send_one() is None:
             return
@@ -100,7 +100,8 @@ def test_spooled_record_split_acks_only_when_every_part_is_done(tmp_path: Path) 
     assert agent.send_one().status == 413  # the 8-line record alone
     assert agent.spool.points == 9  # nothing acked yet
     assert agent.send_one().status == 204  # first half
-    assert agent.spool.points == 9  # the record is acked only when all its parts are done
+    assert agent.spool.points == 5  # its lines are off the count; the record is acked after the last part
+    assert agent.spool.first().skip == 4  # type: ignore[union-attr]
     portal.fail_next.append(Result(RETRY, 0, "cannot reach"))
     assert agent.send_one().outcome == RETRY
     drain(agent)
@@ -146,3 +147,52 @@ def test_once_splits_too(tmp_path: Path) -> None:
     tiny = LimitedPortal(limit=10)
     agent = make_agent(tmp_path, tiny)
     assert agent._send_whole(body).outcome == TOO_LARGE  # no single line fits: `once` says rejected
+
+
+def test_a_restart_mid_split_resends_only_the_parts_not_yet_stored(tmp_path: Path) -> None:
+    body = b"".join(lines(8))
+    portal = LimitedPortal(limit=len(body) // 2 + 10)
+    agent = make_agent(tmp_path, portal)
+    agent.spool.append(compress(body), 8)
+    agent.spool.append(compress(b"".join(lines(9, 8))), 1)
+    agent.single_left = 1  # as after a refused merged replay: the 8-line record alone
+    assert agent.send_one().status == 413
+    assert agent.send_one().status == 204  # the first half is stored...
+    assert agent.spool.points == 5  # ...and taken off the spool's count
+    assert (tmp_path / "state" / "spool" / "cursor").read_text().split()[2] == "4"  # durably
+    del agent  # the agent dies here: the second half was never sent
+
+    restarted = make_agent(tmp_path, portal)
+    assert restarted.spool.points == 5
+    head = restarted.spool.first()
+    assert head is not None and (head.points, head.skip) == (4, 4)
+    drain(restarted)
+    assert portal.stored == lines(9)  # the first half was not sent again
+    assert restarted.spool.empty() and restarted.spool.points == 0
+    assert (
+        not (tmp_path / "state" / "spool" / "cursor").exists()
+        or len((tmp_path / "state" / "spool" / "cursor").read_text().split()) == 2
+    )  # the skip is gone once the record is acked
+
+
+def test_a_full_spool_drops_only_the_undelivered_lines_of_a_split_record(tmp_path: Path) -> None:
+    body = b"".join(lines(8))
+    portal = LimitedPortal(limit=len(body) // 2 + 10)
+    agent = make_agent(tmp_path, portal, spool_max_bytes=4096, spool_segment_bytes=1024)
+    agent.spool.append(compress(body), 8)
+    assert agent.send_one().status == 413
+    assert agent.send_one().status == 204  # 4 of 8 stored
+    segment = agent.spool.cursor[0]
+    for _ in range(100):  # fill until the record's segment is dropped
+        if segment not in agent.spool.segments:
+            break
+        agent.spool.append(compress(b"".join(lines(13, 10))), 3)
+    dropped = agent.counters["dropped_points"]
+    # The dropped segment held the split record and some 3-point batches: 4 + 3k (all 8 would be 8 + 3k).
+    assert dropped % 3 == 1
+    spooled = agent.spool.points
+    drain(agent)  # the dropped record's last part is not sent, nor acked over newer data
+    assert portal.stored[:4] == lines(4)
+    assert len(portal.stored) == 4 + spooled
+    assert lines(8)[4] not in portal.stored
+    assert agent.spool.empty() and agent.spool.points == 0
