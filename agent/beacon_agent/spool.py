@@ -4,7 +4,8 @@ Layout under `<state_dir>/spool/`: `00000000000000000001.seg`, ... Each record i
 16-byte header (magic, payload length, point count, CRC32) followed by the payload
 (a gzip line-protocol batch, sent as-is on replay). Every append is fsync'd, so a
 batch the agent accepted survives a power cut. `cursor` holds how far replay got
-(segment + offset), replaced atomically after each acknowledged batch; a crash between
+(segment + offset, and during a 413 split how many leading lines of that record are done),
+replaced atomically after each acknowledged batch or part; a crash between
 send and cursor write resends one batch, which the store's same-series-same-time
 overwrite makes harmless.
 
