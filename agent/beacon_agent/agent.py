@@ -27,7 +27,7 @@ from typing import Callable, Deque, Dict, List, Optional
 from beacon_agent import sender as sender_mod
 from beacon_agent.collectors import Context, collect_all
 from beacon_agent.config import Config
-from beacon_agent.lineprotocol import Point, encode_batch
+from beacon_agent.lineprotocol import Point, encode_batch, split_body
 from beacon_agent.sender import Result, Sender
 from beacon_agent.spool import Counters, Record, Spool
 
@@ -85,6 +85,10 @@ class Agent:
         self.next_send = 0.0  # monotonic time before which nothing is sent (backoff)
         self.failures = 0  # consecutive failed sends, drives the backoff exponent
         self.single_left = 0  # after a rejected merged replay: how many spool records to send one at a time
+        # After a 413 on a spooled record: its remaining halves (sent before anything else), and the record
+        # to ack when the last one is done.
+        self.parts: Deque[Batch] = collections.deque()
+        self.parts_records: Optional[List[Record]] = None
         self.stats: Dict[str, int] = collections.Counter()  # type: ignore[assignment]
 
     # --- collecting ------------------------------------------------------------------------------------
@@ -175,36 +179,123 @@ class Agent:
 
     def send_one(self) -> Optional[Result]:
         """Try the oldest unsent batch once. None when there is nothing to send."""
+        if self.parts and not self._parts_head_spooled():
+            # A full spool dropped the record being split; its unsent lines are counted as dropped.
+            self.parts.clear()
+            self.parts_records = None
+            self.single_left = max(0, self.single_left - 1)
+        if self.parts:
+            return self._send_part()
         payload, points, records, batch = self._next_payload()
         if not points:
             return None
         result = self.sender.send(payload)
         if result.outcome == sender_mod.OK:
             self._done(records, batch)
-            self.stats["sent_points"] += points
-            self.stats["sent_batches"] += 1
-            self.failures = 0
-            self.next_send = 0.0
+            self._sent(points)
             if records is not None and self.single_left:
                 self.single_left -= 1
             return result
         self.stats["send_failures"] += 1
-        if result.outcome == sender_mod.REJECTED:
+        if result.outcome in (sender_mod.REJECTED, sender_mod.TOO_LARGE):
             if records is not None and len(records) > 1:
-                # One of several merged batches is bad: retry them one by one so only it is lost.
+                # One of several merged batches is bad (or the merge is too big): retry them one by
+                # one, so only a bad one is lost and a 413 splits only the batch that is too large.
                 self.single_left = len(records)
                 return result
+            if result.outcome == sender_mod.TOO_LARGE and points > 1:
+                self._split(payload, points, records, batch, result)
+                return result
             self._done(records, batch)
-            self.counters.add("discarded_points", points)
+            self._discard(points, result)
             self.single_left = max(0, self.single_left - 1)
-            log.error(
-                "portal rejected a batch of %d points (HTTP %d%s): %s; discarded, it would never be accepted",
-                points,
-                result.status,
-                f", line {result.line}" if result.line else "",
-                result.message,
-            )
             return result
+        return self._failed(result)
+
+    def _split(
+        self, payload: bytes, points: int, records: Optional[List[Record]], batch: Optional[Batch], result: Result
+    ) -> None:
+        """413: replace the batch by its two halves (by lines), sent in order, each split again if needed."""
+        first, second = split_body(gzip.decompress(payload))
+        halves = [Batch(sender_mod.compress(body), body.count(b"\n")) for body in (first, second)]
+        log.warning(
+            "portal refused a batch of %d points as too large (HTTP 413: %s); splitting it into %d + %d",
+            points,
+            result.message,
+            halves[0].points,
+            halves[1].points,
+        )
+        self.stats["split_batches"] += 1
+        if self.parts:  # a part of a spooled record: the halves take its place at the head
+            self.parts.popleft()
+            self.parts.extendleft(reversed(halves))
+        elif batch is not None:  # in memory: the halves replace it in `pending` (and spill in order)
+            self.pending.popleft()
+            self.pending.extendleft(reversed(halves))
+        else:
+            # A spooled record cannot be rewritten in place (append-only): its parts are sent from
+            # memory, the cursor records how many of its leading lines are done after each part, and
+            # the record is acked once the last one is done.
+            self.parts.extend(halves)
+            self.parts_records = records
+
+    def _parts_head_spooled(self) -> bool:
+        head = self.spool.first()
+        if head is None or not self.parts_records:
+            return False
+        return (head.segment, head.offset) == (self.parts_records[0].segment, self.parts_records[0].offset)
+
+    def _send_part(self) -> Result:
+        part = self.parts[0]
+        result = self.sender.send(part.payload)
+        if result.outcome == sender_mod.OK:
+            self.parts.popleft()
+            self._sent(part.points)
+            self._part_done()
+            return result
+        self.stats["send_failures"] += 1
+        if result.outcome == sender_mod.TOO_LARGE and part.points > 1:
+            self._split(part.payload, part.points, None, None, result)
+            return result
+        if result.outcome in (sender_mod.REJECTED, sender_mod.TOO_LARGE):
+            self.parts.popleft()
+            self._discard(part.points, result)
+            self._part_done()
+            return result
+        return self._failed(result)  # the parts stay in memory, the record in the spool: retried later
+
+    def _part_done(self) -> None:
+        if self.parts_records is None:
+            return
+        if self.parts:
+            # Persist how far into the record we are, so a restart resends only the parts not yet stored.
+            record = self.parts_records[0]
+            self.spool.advance_within(record, record.points - sum(part.points for part in self.parts))
+            return
+        records, self.parts_records = self.parts_records, None
+        head = self.spool.first()
+        # Only if the record is still the spool's head (a full spool may have dropped it meanwhile).
+        if head is not None and (head.segment, head.offset) == (records[0].segment, records[0].offset):
+            self.spool.ack(records)
+        self.single_left = max(0, self.single_left - 1)
+
+    def _sent(self, points: int) -> None:
+        self.stats["sent_points"] += points
+        self.stats["sent_batches"] += 1
+        self.failures = 0
+        self.next_send = 0.0
+
+    def _discard(self, points: int, result: Result) -> None:
+        self.counters.add("discarded_points", points)
+        log.error(
+            "portal rejected a batch of %d points (HTTP %d%s): %s; discarded, it would never be accepted",
+            points,
+            result.status,
+            f", line {result.line}" if result.line else "",
+            result.message,
+        )
+
+    def _failed(self, result: Result) -> Result:
         self._spill()
         delay = self._backoff(result)
         if result.outcome == sender_mod.AUTH:
@@ -305,4 +396,13 @@ class Agent:
         self.collect()
         body = encode_batch(self.buffer, self.config.precision)
         self.buffer = []
-        return self.sender.send(sender_mod.compress(body))
+        return self._send_whole(body)
+
+    def _send_whole(self, body: bytes) -> Result:
+        """`once`: send a body, halving it on 413 like `run` does; the first failure is the answer."""
+        result = self.sender.send(sender_mod.compress(body))
+        if result.outcome != sender_mod.TOO_LARGE or body.count(b"\n") < 2:
+            return result
+        first, second = split_body(body)
+        results = [self._send_whole(first), self._send_whole(second)]
+        return next((r for r in results if r.outcome != sender_mod.OK), results[-1])

@@ -76,7 +76,8 @@ def _exit_code(result: sender_mod.Result) -> int:
         log.info("batch stored (HTTP %d)", result.status)
         return EXIT_OK
     log.error("batch not stored: HTTP %s: %s", result.status or "-", result.message)
-    return {sender_mod.REJECTED: EXIT_REJECTED, sender_mod.AUTH: EXIT_AUTH}.get(result.outcome, EXIT_UNREACHABLE)
+    codes = {sender_mod.REJECTED: EXIT_REJECTED, sender_mod.TOO_LARGE: EXIT_REJECTED, sender_mod.AUTH: EXIT_AUTH}
+    return codes.get(result.outcome, EXIT_UNREACHABLE)
 
 
 def check(config: Config) -> int:

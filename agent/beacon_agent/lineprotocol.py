@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Union
+from typing import Dict, List, Mapping, Tuple, Union
 
 FieldValue = Union[int, float, str, bool]
 
@@ -64,3 +64,16 @@ def encode_batch(points: List[Point], precision: str = "ms") -> bytes:
     divisor = PRECISION_DIVISORS[precision]
     lines = [line for line in (encode_point(p, divisor) for p in points) if line]
     return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+def split_body(body: bytes) -> Tuple[bytes, bytes]:
+    """Split a line-protocol body of two or more lines into two halves by lines, order kept.
+
+    Used after a 413: each half is a valid body of its own (every line ends in a newline).
+    """
+    # Split on b"\n" only: bytes.splitlines() would also cut at a \r inside a string field.
+    lines = [line + b"\n" for line in body.split(b"\n") if line]
+    if len(lines) < 2:
+        raise ValueError("a body of one line cannot be split")
+    middle = len(lines) // 2
+    return b"".join(lines[:middle]), b"".join(lines[middle:])

@@ -19,7 +19,8 @@ from beacon_agent.config import Config
 log = logging.getLogger("beacon_agent.sender")
 
 OK = "ok"  # 2xx: stored
-REJECTED = "rejected"  # 400/413/422: this batch will never be accepted; discard it
+REJECTED = "rejected"  # 400/422...: this batch will never be accepted; discard it
+TOO_LARGE = "too_large"  # 413: the body is over the portal's limit; split the batch in halves and resend
 AUTH = "auth"  # 401/403 (and 404/405: wrong URL): a configuration problem; keep spooling
 RETRY = "retry"  # 429/5xx/network: try again later (honouring Retry-After)
 
@@ -130,5 +131,8 @@ def classify(status: int, retry_after_header: Optional[str], body: bytes) -> Res
         return Result(AUTH, status, message)
     if status == 429 or status >= 500 or status == 408:
         return Result(RETRY, status, message, retry_after)
-    # Any other 4xx (400 invalid, 413 too large, 422...) will fail the same way every time.
+    if status == 413:
+        # Too large as a whole, but each half may fit: the agent splits (like Telegraf) rather than discards.
+        return Result(TOO_LARGE, status, message, retry_after, line)
+    # Any other 4xx (400 invalid, 422...) will fail the same way every time.
     return Result(REJECTED, status, message, retry_after, line)

@@ -4,7 +4,8 @@ Layout under `<state_dir>/spool/`: `00000000000000000001.seg`, ... Each record i
 16-byte header (magic, payload length, point count, CRC32) followed by the payload
 (a gzip line-protocol batch, sent as-is on replay). Every append is fsync'd, so a
 batch the agent accepted survives a power cut. `cursor` holds how far replay got
-(segment + offset), replaced atomically after each acknowledged batch; a crash between
+(segment + offset, and during a 413 split how many leading lines of that record are done),
+replaced atomically after each acknowledged batch or part; a crash between
 send and cursor write resends one batch, which the store's same-series-same-time
 overwrite makes harmless.
 
@@ -15,6 +16,7 @@ as the `beacon_agent` measurement's `dropped_points` field).
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
@@ -36,6 +38,7 @@ class Record:
     end: int
     points: int
     payload: bytes
+    skip: int = 0  # leading lines already delivered (a 413 split in progress); not in points/payload
 
 
 def _fsync_dir(path: str) -> None:
@@ -83,6 +86,9 @@ class Spool:
         self.segments: List[int] = sorted(
             int(name[:-4]) for name in os.listdir(directory) if name.endswith(".seg") and name[:-4].isdigit()
         )
+        # cursor: (segment, offset) of the next unsent record; skip: how many of its leading lines are
+        # already stored (a 413 split in progress), so a restart does not send them again.
+        self.skip = 0
         self.cursor: Tuple[int, int] = self._load_cursor()
         self.sizes: Dict[int, int] = {}
         self.points = 0
@@ -98,7 +104,8 @@ class Spool:
     def _load_cursor(self) -> Tuple[int, int]:
         try:
             with open(self._cursor_path, encoding="utf-8") as fh:
-                seg, offset = fh.read().split()
+                seg, offset, *skip = fh.read().split()
+            self.skip = int(skip[0]) if skip else 0
             return int(seg), int(offset)
         except (OSError, ValueError):
             return (self.segments[0] if self.segments else 0), 0
@@ -106,7 +113,7 @@ class Spool:
     def _save_cursor(self) -> None:
         tmp = self._cursor_path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(f"{self.cursor[0]} {self.cursor[1]}\n")
+            fh.write(f"{self.cursor[0]} {self.cursor[1]}{f' {self.skip}' if self.skip else ''}\n")
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self._cursor_path)
@@ -124,7 +131,7 @@ class Spool:
             if magic != _MAGIC or end > len(data) or zlib.crc32(data[good + _HEADER.size : end]) != crc:
                 break
             if good >= unread_from:
-                self.points += points
+                self.points += points - (self.skip if (seg, good) == self.cursor else 0)
             good = end
         if good < len(data):
             log.warning("spool segment %s: cutting %d bytes of a torn or corrupt tail", path, len(data) - good)
@@ -137,7 +144,7 @@ class Spool:
         start = self.cursor[1] if seg == self.cursor[0] else 0
         total = 0
         for record in self._iter(seg, start):
-            total += record.points
+            total += record.points - (self.skip if (seg, record.offset) == self.cursor else 0)
         return total
 
     def _iter(self, seg: int, offset: int):  # type: ignore[no-untyped-def]
@@ -197,7 +204,7 @@ class Spool:
                 lost,
             )
             if oldest == self.cursor[0]:
-                self.cursor = (self.segments[0] if self.segments else oldest + 1, 0)
+                self.cursor, self.skip = (self.segments[0] if self.segments else oldest + 1, 0), 0
                 self._save_cursor()
         if not self.segments or self.sizes[self.segments[-1]] >= self.segment_bytes:
             seg = (self.segments[-1] + 1) if self.segments else self.cursor[0] + 1
@@ -227,6 +234,8 @@ class Spool:
             if s < seg:
                 continue
             for record in self._iter(s, offset if s == seg else 0):
+                if self.skip and (record.segment, record.offset) == self.cursor:
+                    record = _without_leading_lines(record, self.skip)
                 if records and total + record.points > max_points:
                     return records
                 records.append(record)
@@ -239,13 +248,31 @@ class Spool:
         if not records:
             return
         last = records[-1]
-        self.cursor = (last.segment, last.end)
-        self.points -= sum(r.points for r in records)
+        head = records[0]
+        # Lines of the head record delivered since it was peeked were already taken off `points`.
+        progressed = self.skip - head.skip if (head.segment, head.offset) == self.cursor else 0
+        self.cursor, self.skip = (last.segment, last.end), 0
+        self.points -= sum(r.points for r in records) - progressed
         self._save_cursor()
         self._drop_consumed()
         if self.segments and self.cursor[0] < self.segments[0]:
             self.cursor = (self.segments[0], 0)
 
+    def advance_within(self, record: Record, lines: int) -> None:
+        """The first `lines` lines of `record` (the head, as peeked) are stored: remember it durably."""
+        if (record.segment, record.offset) != self.cursor or lines <= self.skip - record.skip:
+            return  # no longer the head (dropped from a full spool), or nothing new
+        self.points -= lines - (self.skip - record.skip)
+        self.skip = record.skip + lines
+        self._save_cursor()
+
     def first(self) -> Optional[Record]:
         records = self.peek(1)
         return records[0] if records else None
+
+
+def _without_leading_lines(record: Record, skip: int) -> Record:
+    lines = [line + b"\n" for line in gzip.decompress(record.payload).split(b"\n") if line]
+    rest = b"".join(lines[skip:])
+    payload = gzip.compress(rest, compresslevel=6, mtime=0)
+    return Record(record.segment, record.offset, record.end, record.points - skip, payload, skip)

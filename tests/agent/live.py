@@ -323,9 +323,11 @@ class AgentProcess:
             env[f"BEACON_{key_name.upper()}"] = str(value)
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
+        # Which Python runs the agent (test_python39.py sets e.g. [python3.9, "-S"]).
+        self.interpreter: list[str] = [sys.executable]
 
     def command(self, mode: str) -> list[str]:
-        return [sys.executable, "-m", "beacon_agent", mode]
+        return [*self.interpreter, "-m", "beacon_agent", mode]
 
     def start(self, mode: str = "run") -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from beacon_agent.sender import AUTH, OK, REJECTED, RETRY, classify, parse_retry_after
+from beacon_agent.sender import AUTH, OK, REJECTED, RETRY, TOO_LARGE, classify, parse_retry_after
 
 from tests.agent.conftest import AGENT_DIR
 
@@ -16,7 +16,7 @@ from tests.agent.conftest import AGENT_DIR
     ("status", "outcome"),
     [
         (400, REJECTED),
-        (413, REJECTED),
+        (413, TOO_LARGE),
         (422, REJECTED),
         (401, AUTH),
         (403, AUTH),
