@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from ingest.models import FieldType, Series
 from ingest.timeseries.base import (
@@ -77,15 +77,16 @@ def step_ns(step: timedelta) -> int:
 
 @contextmanager
 def db_errors() -> Iterator[None]:
-    """Map the database's errors: connection trouble is retryable (StoreUnavailable), the rest is not."""
+    """Connection trouble is retryable (StoreUnavailable → 503).
+
+    Any other database error (a missing table, bad SQL) is a fault of ours, not of the client's
+    data: it propagates as a 500 with a logged traceback, and its SQL never reaches the client.
+    Everything the client can get wrong is refused before any SQL runs.
+    """
     try:
         yield
     except (OperationalError, InterfaceError) as exc:
         raise StoreUnavailable(f"database unavailable: {type(exc).__name__}: {exc}") from exc
-    except IntegrityError as exc:
-        raise StoreError(f"database rejected the write: {exc}") from exc
-    except DatabaseError as exc:
-        raise StoreError(f"database error: {type(exc).__name__}: {exc}") from exc
 
 
 class SqlStore:

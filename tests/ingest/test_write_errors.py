@@ -240,3 +240,19 @@ def test_json_device_disagrees_with_tag(api: APIClient) -> None:
 def test_json_too_many_items_is_413(api: APIClient, settings: Any) -> None:
     settings.INGEST_MAX_LINES = 2
     check(js(api, [{"device": "d", "metrics": {"v": i}} for i in range(3)]), 413, "request_too_large", "3 points")
+
+
+@pytest.mark.django_db
+def test_a_database_fault_is_a_500_that_leaks_no_sql(org, issue_key, settings):
+    from django.db import connection
+
+    settings.DEBUG = False
+    with connection.cursor() as cursor:  # rolled back with the test's transaction
+        cursor.execute("DROP TABLE ingest_fieldtype CASCADE")
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_key(org, ['metrics:write'])}")
+
+    response = client.post("/api/v2/write", data="cpu,device=edge-01 a=1", content_type="text/plain")
+
+    assert response.status_code == 500
+    assert b"ingest_fieldtype" not in response.content and b"SELECT" not in response.content
