@@ -195,6 +195,8 @@ class HistoryApi(RateLimitedMixin):
                 e404="Device not in the key's organization (or not a device-bound key's device).",
                 e503="Time-series store unavailable; see `Retry-After`.",
             ),
+            # Answered by gunicorn before Django (limit_request_line, 4094 bytes), with its own HTML body.
+            414: OpenApiResponse(description="Request line (URL) over the WSGI server's limit."),
         },
     )
     def get(self, request: Request) -> Response:

@@ -57,11 +57,14 @@ def parse_time(name: str, value: str, now: datetime) -> datetime:
         except OverflowError:
             raise _out_of_range(name, value) from None
     try:
-        return datetime.fromtimestamp(float(text), tz=UTC)
-    except (OverflowError, OSError):
-        raise _out_of_range(name, value) from None
+        seconds = float(text)
     except ValueError:
-        pass  # not a number (or NaN): try ISO 8601
+        seconds = math.nan  # not a number: try ISO 8601
+    if not math.isnan(seconds):
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):  # ValueError: "year 0 is out of range"
+            raise _out_of_range(name, value) from None
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
