@@ -16,10 +16,14 @@ from devices.models import Device, Scope
 from devices.serializers import DeviceSerializer, StatusSerializer
 from ingest.selectors import store_status
 from portal import __version__
+from portal.api_schema import error_responses
 from portal.health import run_checks
 from portal.ratelimit import RateLimitedMixin
 
+_READ_ERRORS = error_responses(401, 403, 429, e403="Key lacks `metrics:read`.")
 
+
+@extend_schema(responses={200: DeviceSerializer(many=True), **_READ_ERRORS})
 class DeviceListApi(RateLimitedMixin, ListAPIView[Device]):
     """The calling key's organization's devices with their state."""
 
@@ -35,7 +39,7 @@ class StatusApi(RateLimitedMixin, APIView):
 
     required_scope = Scope.METRICS_READ
 
-    @extend_schema(responses=StatusSerializer)
+    @extend_schema(responses={200: StatusSerializer, **_READ_ERRORS})
     def get(self, request: Request) -> Response:
         organization = request_organization(request)
         # The store is reported in its own block (backend name too), so skip its generic check.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -37,11 +38,20 @@ def membership_grant(*, user: AbstractBaseUser, organization: Organization, role
     return membership
 
 
+def device_slug(name: str) -> str:
+    """The device's URL slug: slugify(name), or a stable hash-based slug when nothing ASCII is left.
+
+    Names like "😀" or "../.." slugify to "" or keep characters a SlugField refuses; storing the raw name
+    as the slug broke the documented slug pattern (found by schemathesis).
+    """
+    return slugify(name) or f"device-{hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+
+
 def device_create(
     *, organization: Organization, name: str, tags: dict[str, str] | None = None, description: str = ""
 ) -> Device:
     return Device.objects.create(
-        organization=organization, name=name, slug=slugify(name) or name, tags=tags or {}, description=description
+        organization=organization, name=name, slug=device_slug(name), tags=tags or {}, description=description
     )
 
 

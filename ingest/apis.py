@@ -7,8 +7,7 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,8 +16,9 @@ from devices.models import ApiKey, Scope
 from ingest import history, payloads, selectors, services
 from ingest.errors import IngestError, IngestInvalid
 from ingest.lineprotocol import PRECISION_NS
-from ingest.serializers import HistoryQuerySerializer, HistorySerializer, MetricItemSerializer
+from ingest.serializers import MAX_HISTORY_FIELDS, HistoryQuerySerializer, HistorySerializer, MetricItemSerializer
 from ingest.validation import IngestLimits, PointValidator
+from portal.api_schema import error_responses
 from portal.ratelimit import RateLimitedMixin
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -44,15 +44,23 @@ def _raise(error: IngestError) -> NoReturn:
     raise _ApiError(error) from None
 
 
-_ERRORS = {
+_WRITE_RESPONSES = {
     204: OpenApiResponse(description="Every point was stored."),
-    400: OpenApiResponse(description='Invalid body; nothing written. `{"code":"invalid","message":...,"line":N}`'),
-    401: OpenApiResponse(description="Missing or invalid API key."),
-    403: OpenApiResponse(description="Key lacks `metrics:write`, or a device the key may not write."),
-    413: OpenApiResponse(description="Body, inflated body or point count over the limit."),
-    429: OpenApiResponse(description="Rate limited; see `Retry-After`."),
-    503: OpenApiResponse(description="Time-series store unavailable; nothing written; see `Retry-After`."),
+    **error_responses(
+        400,
+        401,
+        403,
+        413,
+        415,
+        429,
+        503,
+        e400='Invalid body or parameter; nothing written. `{"code":"invalid","message":...,"line":N}`',
+        e403="Key lacks `metrics:write`, or a device the key may not write; nothing written.",
+    ),
 }
+# A line-protocol body: at least one line with a measurement, a field and optionally a timestamp. The
+# grammar is documented in docs/api.md; the pattern only keeps generated examples from being blank.
+_LINE_PROTOCOL = {"type": "string", "minLength": 1, "pattern": "\\S", "description": "InfluxDB line protocol"}
 
 
 class _WriteApi(RateLimitedMixin):
@@ -99,11 +107,17 @@ class MetricsWriteApi(_WriteApi):
     @extend_schema(
         summary="Write metrics (JSON or line protocol)",
         request={
-            "application/json": MetricItemSerializer(many=True),
-            "text/plain": OpenApiTypes.STR,
+            "application/json": PolymorphicProxySerializer(
+                component_name="MetricWrite",
+                # minItems 1 on the list is added by portal.api_schema.postprocess_constraints.
+                serializers=[MetricItemSerializer, MetricItemSerializer(many=True)],
+                resource_type_field_name=None,
+                many=False,
+            ),
+            "text/plain": _LINE_PROTOCOL,
         },
         parameters=[OpenApiParameter("precision", str, enum=list(PRECISION_NS), description="line protocol only")],
-        responses=_ERRORS,
+        responses=_WRITE_RESPONSES,
     )
     def post(self, request: Request) -> Response:
         return self.ingest(request, precision=_precision(request, "ns"))
@@ -119,13 +133,13 @@ class InfluxWriteApi(_WriteApi):
 
     @extend_schema(
         summary="Write line protocol (InfluxDB v2 compatible)",
-        request={"text/plain": OpenApiTypes.STR},
+        request={"text/plain": _LINE_PROTOCOL},
         parameters=[
             OpenApiParameter("bucket", str, description="accepted, ignored (the key decides where data goes)"),
             OpenApiParameter("org", str, description="accepted, ignored"),
             OpenApiParameter("precision", str, enum=list(PRECISION_NS), description="timestamp unit; default ns"),
         ],
-        responses=_ERRORS,
+        responses=_WRITE_RESPONSES,
     )
     def post(self, request: Request) -> Response:
         return self.ingest(request, precision=_precision(request, "ns"))
@@ -143,15 +157,47 @@ class HistoryApi(RateLimitedMixin):
     @extend_schema(
         summary="Metric history of one device",
         parameters=[
-            OpenApiParameter("device", str, required=True),
-            OpenApiParameter("measurement", str, description="default 'edge'"),
-            OpenApiParameter("field", str, many=True, required=True, description="repeat for several fields"),
-            OpenApiParameter("start", str, description="ISO 8601, epoch seconds, 'now' or '-15m'/'-24h'; default -1h"),
-            OpenApiParameter("end", str, description="same forms; default now"),
+            OpenApiParameter("device", {"type": "string", "minLength": 1}, required=True),
+            OpenApiParameter("measurement", {"type": "string", "minLength": 1}, description="default 'edge'"),
+            OpenApiParameter(
+                "field",
+                {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1},
+                    "minItems": 1,
+                    "maxItems": MAX_HISTORY_FIELDS,
+                },
+                required=True,
+                explode=True,
+                style="form",
+                description=f"repeat for several fields (at most {MAX_HISTORY_FIELDS})",
+            ),
+            OpenApiParameter(
+                "start",
+                {"type": "string", "minLength": 1},
+                description="ISO 8601, epoch seconds, 'now' or '-15m'/'-24h'; default -1h",
+            ),
+            OpenApiParameter("end", {"type": "string", "minLength": 1}, description="same forms; default now"),
             OpenApiParameter("step", str, description="bucket size like 30s, 5m, 1h; default: automatic"),
             OpenApiParameter("agg", str, enum=["mean", "min", "max", "last", "sum"], description="default mean"),
         ],
-        responses={200: HistorySerializer, 400: OpenApiResponse(description="A parameter is invalid (named).")},
+        responses={
+            200: HistorySerializer,
+            **error_responses(
+                400,
+                401,
+                403,
+                404,
+                429,
+                503,
+                e400="A parameter is invalid (named in `message`).",
+                e403="Key lacks `metrics:read`.",
+                e404="Device not in the key's organization (or not a device-bound key's device).",
+                e503="Time-series store unavailable; see `Retry-After`.",
+            ),
+            # Answered by gunicorn before Django (limit_request_line, 4094 bytes), with its own HTML body.
+            414: OpenApiResponse(description="Request line (URL) over the WSGI server's limit."),
+        },
     )
     def get(self, request: Request) -> Response:
         params = {k: v for k, v in request.query_params.items() if k != "field"}

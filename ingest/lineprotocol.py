@@ -32,10 +32,14 @@ PRECISION_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _UINT64_MAX = 2**64 - 1
-_FLOAT_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
-_INT_RE = re.compile(r"[+-]?\d+\Z")
-_UINT_RE = re.compile(r"\d+\Z")
-_TIMESTAMP_RE = re.compile(r"-?\d+\Z")
+# [0-9], not \d: \d also matches other scripts' digits ("١٢٣"), which int() and float() would accept.
+_FLOAT_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+_INT_RE = re.compile(r"[+-]?[0-9]+\Z")
+_UINT_RE = re.compile(r"[0-9]+\Z")
+_TIMESTAMP_RE = re.compile(r"-?[0-9]+\Z")
+# More significant digits than any 64-bit integer has: refused before int(), which is quadratic in
+# the length and raises its own ValueError past sys.get_int_max_str_digits() (4,300 by default).
+_MAX_INT_DIGITS = 20
 _FLOAT_END = frozenset("0123456789.")
 _FLOAT_START = frozenset("+-.0123456789")
 _TRUE = frozenset(("t", "T", "true", "True", "TRUE"))
@@ -110,18 +114,29 @@ def _raise_if_more_points(raw_lines: list[str], number: int, limit: int) -> None
             raise TooManyPoints(f"more than {limit} points in one request")
 
 
+def _bounded_int(digits: str) -> int | None:
+    """int(digits) for an already matched [+-]?[0-9]+, or None when it has too many digits to fit 64 bits."""
+    if len(digits) > _MAX_INT_DIGITS and len(digits.lstrip("+-").lstrip("0")) > _MAX_INT_DIGITS:
+        return None
+    return int(digits)
+
+
+def _shorten(token: str) -> str:
+    return token if len(token) <= 40 else token[:37] + "..."
+
+
 def parse_field_value(token: str) -> FieldValue:
     """Parse one unquoted field value (float, `i`/`u` integer or boolean). Raises ValueError."""
     last = token[-1:]
     if last == "i" and _INT_RE.match(token, 0, len(token) - 1):
-        value = int(token[:-1])
-        if not _INT64_MIN <= value <= _INT64_MAX:
-            raise ValueError(f"integer out of range: {_q(token)}")
+        value = _bounded_int(token[:-1])
+        if value is None or not _INT64_MIN <= value <= _INT64_MAX:
+            raise ValueError(f"integer out of range (signed 64-bit): {_q(_shorten(token))}")
         return value
     if last == "u" and _UINT_RE.match(token, 0, len(token) - 1):
-        value = int(token[:-1])
-        if value > _UINT64_MAX:
-            raise ValueError(f"unsigned integer out of range: {_q(token)}")
+        value = _bounded_int(token[:-1])
+        if value is None or value > _UINT64_MAX:
+            raise ValueError(f"unsigned integer out of range (64-bit): {_q(_shorten(token))}")
         return value
     if token in _TRUE:
         return True
@@ -129,7 +144,7 @@ def parse_field_value(token: str) -> FieldValue:
         return False
     if _FLOAT_RE.match(token):
         return float(token)
-    raise ValueError(f"invalid field value {_q(token)}")
+    raise ValueError(f"invalid field value {_q(_shorten(token))}")
 
 
 def _parse_fast(line: str, number: int, series: dict[str, tuple[str, dict[str, str]]]) -> ParsedLine | None:
@@ -138,10 +153,10 @@ def _parse_fast(line: str, number: int, series: dict[str, tuple[str, dict[str, s
     count = len(parts)
     if count == 3:
         key, fieldset, ts = parts
-        if not (ts.isascii() and ts.isdigit()):
-            return None  # negative, malformed or empty: the scanner decides
+        if not (ts.isascii() and ts.isdigit()) or len(ts) > 19:
+            return None  # negative, malformed, empty or maybe out of range: the scanner decides
         timestamp: int | None = int(ts)
-        if len(ts) > 18 and timestamp > _INT64_MAX:  # type: ignore[operator]
+        if len(ts) == 19 and timestamp > _INT64_MAX:  # type: ignore[operator]
             return None
     elif count == 2:
         key, fieldset = parts
@@ -261,10 +276,10 @@ class _Scanner:
                 ts_pos = self.pos
                 ts = line[ts_pos:].rstrip(" ")
                 if not _TIMESTAMP_RE.match(ts):
-                    raise self.fail(f"invalid timestamp {_q(ts)}", ts_pos)
-                timestamp = int(ts)
-                if not _INT64_MIN <= timestamp <= _INT64_MAX:
-                    raise self.fail(f"timestamp out of range {_q(ts)}", ts_pos)
+                    raise self.fail(f"invalid timestamp {_q(_shorten(ts))}", ts_pos)
+                timestamp = _bounded_int(ts)
+                if timestamp is None or not _INT64_MIN <= timestamp <= _INT64_MAX:
+                    raise self.fail(f"timestamp out of range (signed 64-bit) {_q(_shorten(ts))}", ts_pos)
         return ParsedLine(measurement, tags, fields, timestamp, self.number)
 
     def skip_spaces(self) -> None:

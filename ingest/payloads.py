@@ -6,6 +6,7 @@ Everything here runs before any write, so a bad body is refused whole.
 from __future__ import annotations
 
 import json
+import sys
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from ingest.timeseries.base import Point
 from ingest.validation import DEVICE_TAG, BodyTooLarge, IngestLimits, PointInvalid, PointValidator
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(slots=True)
@@ -135,9 +137,14 @@ def timestamp_to_ns(value: Any) -> int:
         raise ValueError("must be an ISO 8601 string or epoch seconds, not a boolean")
     if isinstance(value, int | float):
         try:
-            return int(Decimal(str(value)) * 1_000_000_000)
+            time_ns = int(Decimal(str(value)) * 1_000_000_000)
         except (InvalidOperation, ValueError):
             raise ValueError(f"{value!r} is not a finite number of seconds") from None
+        if not _INT64_MIN <= time_ns <= _INT64_MAX:
+            # Past signed 64-bit ns (years 1677-2262) no store can hold it; say so without echoing 400 digits.
+            text = str(value)
+            raise ValueError(f"{text if len(text) <= 40 else text[:37] + '...'} epoch seconds is out of range")
+        return time_ns
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -152,12 +159,19 @@ def timestamp_to_ns(value: Any) -> int:
 
 
 def parse_json(text: str) -> Any:
+    """The JSON document; IngestInvalid for bad syntax, absurd nesting or absurdly long integers."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise IngestInvalid(
             f"line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}", line=exc.lineno
         ) from None
+    except RecursionError:
+        # json's C scanner recurses once per nested array/object; the metric shape is 3 levels deep.
+        raise IngestInvalid("invalid JSON: nested too deeply") from None
+    except ValueError:
+        # int() past sys.get_int_max_str_digits() (4,300 digits); no stored integer has more than 19.
+        raise IngestInvalid(f"invalid JSON: an integer has more than {sys.get_int_max_str_digits()} digits") from None
 
 
 def _first_error(errors: Any, path: str = "") -> tuple[str, str]:

@@ -11,8 +11,8 @@ from django.conf import settings
 
 from devices.models import ApiKey, Device, Organization
 from devices.permissions import api_key_can_act_for_device
-from ingest.errors import IngestUnavailable, NotFound
-from ingest.timeseries import Aggregation, SeriesResult, StoreUnavailable, get_store
+from ingest.errors import IngestInvalid, IngestUnavailable, NotFound
+from ingest.timeseries import Aggregation, SeriesResult, StoreQueryInvalid, StoreUnavailable, get_store
 from ingest.validation import DEVICE_TAG
 
 
@@ -46,6 +46,9 @@ def metrics_history(
             step=step,
             agg=agg,
         )
+    except StoreQueryInvalid as exc:
+        # Was a 500: `agg=mean` over a boolean or string field. Only `last` works for those.
+        raise IngestInvalid(f"parameter 'agg': {exc}; use agg=last for string and boolean fields") from None
     except StoreUnavailable:
         raise IngestUnavailable(
             "the time-series store is unavailable; retry later", retry_after=settings.INGEST_RETRY_AFTER_SECONDS

@@ -9,6 +9,9 @@ from rest_framework import serializers
 
 from ingest.timeseries.base import AGGREGATIONS
 
+# `field` may be repeated this often in one history query; more is a 400 naming `field`.
+MAX_HISTORY_FIELDS = 100
+
 
 @extend_schema_field(
     {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number", "description": "epoch seconds"}]}
@@ -28,7 +31,8 @@ class TimestampField(serializers.Field):  # type: ignore[type-arg]
         return value
 
 
-@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "integer"}, {"type": "boolean"}, {"type": "string"}]})
+# anyOf, not oneOf: an integer is also a number, so under oneOf no integer would be valid.
+@extend_schema_field({"anyOf": [{"type": "number"}, {"type": "boolean"}, {"type": "string"}]})
 class MetricValueField(serializers.Field):  # type: ignore[type-arg]
     """Passed through as parsed; ingest.validation checks type and finiteness with a clear message."""
 
@@ -42,9 +46,9 @@ class MetricValueField(serializers.Field):  # type: ignore[type-arg]
 class MetricItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """`{"device": ..., "timestamp": ..., "metrics": {...}, "tags": {...}, "measurement": ...}`."""
 
-    device = serializers.CharField(required=False, trim_whitespace=False, max_length=128)
+    device = serializers.CharField(required=False, trim_whitespace=False, min_length=1, max_length=128)
     timestamp = TimestampField(required=False, allow_null=True)
-    measurement = serializers.CharField(required=False, trim_whitespace=False)
+    measurement = serializers.CharField(required=False, trim_whitespace=False, min_length=1)
     metrics = serializers.DictField(child=MetricValueField(), allow_empty=False)
     tags = serializers.DictField(child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False)
 
@@ -54,7 +58,9 @@ class HistoryQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
 
     device = serializers.CharField(required=True, trim_whitespace=False)
     measurement = serializers.CharField(required=False, default="edge", trim_whitespace=False)
-    field = serializers.ListField(child=serializers.CharField(trim_whitespace=False), min_length=1)
+    field = serializers.ListField(
+        child=serializers.CharField(trim_whitespace=False), min_length=1, max_length=MAX_HISTORY_FIELDS
+    )
     start = serializers.CharField(required=False, default="-1h")
     end = serializers.CharField(required=False, default="now")
     step = serializers.CharField(required=False, allow_blank=True, default="")

@@ -12,10 +12,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
-from django.utils.text import slugify
 
 from devices.models import ApiKey, Device, Organization
-from devices.services import device_get_or_register, device_mark_seen
+from devices.services import device_get_or_register, device_mark_seen, device_slug
 from ingest.errors import IngestForbidden, IngestInvalid, IngestUnavailable
 from ingest.timeseries import StoreError, StoreUnavailable, get_store
 from ingest.timeseries.base import Point
@@ -106,7 +105,18 @@ def _plan_org_devices(
             "does not auto-register devices, so an admin must create it first",
             line=_line(locations, i),
         )
-    slugs = {slugify(name) or name: name for name in missing}
+    slugs: dict[str, str] = {}
+    for name, i in missing.items():
+        slug = device_slug(name)
+        other = slugs.setdefault(slug, name)
+        if other != name:
+            # Two new devices would share a slug: refused here, before the store write, not by the
+            # unique constraint afterwards (which answered 500 with the points already stored).
+            raise IngestInvalid(
+                f"{_where(locations, i)}: new device names {other!r} and {name!r} have the same slug {slug!r}; "
+                "use one name",
+                line=_line(locations, i),
+            )
     taken = Device.objects.filter(organization=organization, slug__in=list(slugs)).values_list("slug", flat=True)
     for slug in taken:
         name = slugs[slug]

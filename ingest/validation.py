@@ -18,6 +18,8 @@ from ingest.timeseries.base import TENANT_TAG, FieldValue, Point
 
 DEVICE_TAG = "device"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Lone surrogates come only from JSON escapes ("\\ud800"); they cannot be encoded as UTF-8, so no store can hold them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # A backslash before , = or space would be read back as an escape: the stored text would differ.
 _AMBIGUOUS_BACKSLASH = re.compile(r"\\[,= ]")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -96,6 +98,8 @@ class PointValidator:
             raise PointInvalid(f"{kind} {_describe(value)} starts with '_', which is reserved")
         if _CONTROL.search(value):
             raise PointInvalid(f"{kind} {_describe(value)} contains a control character (e.g. a line break)")
+        if _SURROGATE.search(value):
+            raise PointInvalid(f"{kind} {_describe(value)} contains a lone surrogate (not valid Unicode)")
         if value[-1] == "\\" or _AMBIGUOUS_BACKSLASH.search(value):
             raise PointInvalid(
                 f"{kind} {_describe(value)} has a backslash at its end or before ',', '=' or ' ', "
@@ -116,6 +120,8 @@ class PointValidator:
             )
         if _CONTROL.search(value):
             raise PointInvalid(f"value of tag {key!r} contains a control character (e.g. a line break)")
+        if _SURROGATE.search(value):
+            raise PointInvalid(f"value of tag {key!r} contains a lone surrogate (not valid Unicode)")
         if value[-1] == "\\" or _AMBIGUOUS_BACKSLASH.search(value):
             raise PointInvalid(
                 f"value of tag {key!r} has a backslash at its end or before ',', '=' or ' ', "
@@ -141,6 +147,8 @@ class PointValidator:
                 )
             if "\n" in value or "\r" in value or "\x00" in value:
                 raise PointInvalid(f"string field {key!r} contains a line break or NUL character")
+            if _SURROGATE.search(value):
+                raise PointInvalid(f"string field {key!r} contains a lone surrogate (not valid Unicode)")
             return value
         raise PointInvalid(f"field {key!r} must be a number, string or boolean, not {type(value).__name__}")
 

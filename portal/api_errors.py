@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -21,7 +23,22 @@ _CODES = {
 }
 
 
+def _client_error(exc: Exception) -> Exception:
+    """Django's SuspiciousOperation (e.g. more than DATA_UPLOAD_MAX_NUMBER_FIELDS query parameters, raised
+    when a view first reads request.GET) would otherwise become Django's HTML 400 page: answer in our shape."""
+    if isinstance(exc, TooManyFieldsSent):
+        return exceptions.ParseError(
+            f"too many query or form parameters; the limit is {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}"
+        )
+    if isinstance(exc, RequestDataTooBig):
+        return exceptions.ParseError(f"request body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
+    if isinstance(exc, SuspiciousOperation):
+        return exceptions.ParseError(f"request refused: {exc}")
+    return exc
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    exc = _client_error(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

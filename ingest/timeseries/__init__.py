@@ -16,6 +16,7 @@ from ingest.timeseries.base import (
     Point,
     SeriesResult,
     StoreError,
+    StoreQueryInvalid,
     StoreUnavailable,
     TimeSeriesStore,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "Point",
     "SeriesResult",
     "StoreError",
+    "StoreQueryInvalid",
     "StoreUnavailable",
     "TimeSeriesStore",
     "get_store",

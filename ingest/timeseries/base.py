@@ -45,6 +45,10 @@ class StoreError(Exception):
     """The store rejected an operation for a reason retrying will not fix."""
 
 
+class StoreQueryInvalid(StoreError):
+    """The query cannot be answered as asked (e.g. `mean` of a string field): the caller's fault (→ 400)."""
+
+
 class StoreUnavailable(StoreError):
     """The store cannot be reached or timed out; retrying later may succeed (→ 503)."""
 

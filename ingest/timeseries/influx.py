@@ -29,6 +29,7 @@ from ingest.timeseries.base import (
     Point,
     SeriesResult,
     StoreError,
+    StoreQueryInvalid,
     StoreUnavailable,
 )
 from ingest.timeseries.sql import step_ns, to_ns
@@ -219,7 +220,7 @@ class InfluxStore:
             if kind is None:
                 continue
             if step is not None and agg != "last" and kind in ("str", "bool"):
-                raise StoreError(f"aggregation {agg!r} needs a numeric field; {field!r} is {kind}")
+                raise StoreQueryInvalid(f"aggregation {agg!r} needs a numeric field; {field!r} is {kind}")
             if "error" in result:
                 raise StoreError(f"InfluxDB query error: {result['error']}")
             convert_agg = agg if step is not None else "last"

@@ -30,6 +30,7 @@ from ingest.timeseries.base import (
     Point,
     SeriesResult,
     StoreError,
+    StoreQueryInvalid,
     StoreUnavailable,
 )
 from ingest.timeseries.validation import type_conflict_message, validate_points, validate_query
@@ -255,7 +256,7 @@ class SqlStore:
                 if kind is None:
                     continue
                 if bucket is not None and agg != "last" and kind in ("str", "bool"):
-                    raise StoreError(f"aggregation {agg!r} needs a numeric field; {field!r} is {kind}")
+                    raise StoreQueryInvalid(f"aggregation {agg!r} needs a numeric field; {field!r} is {kind}")
                 for group_tags, ids in groups:
                     points = self._fetch(ids, field, kind, start_ns, end_ns, bucket, agg)
                     if points:
