@@ -55,6 +55,7 @@ def live_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     portal.start()
     yield portal
     portal.stop()
+    portal.drop_database()
 
 
 class Rig:

@@ -131,6 +131,14 @@ class Portal:
             subprocess.run([*cmd, "-h", "127.0.0.1", "-U", "postgres", self.database], check=True, timeout=60)
         self.manage("migrate", "--noinput")
 
+    def drop_database(self) -> None:
+        """Remove the session's database, so repeated CI runs leave nothing behind."""
+        subprocess.run(
+            ["dropdb", "--if-exists", "--force", "-h", "127.0.0.1", "-U", "postgres", self.database],
+            check=False,
+            timeout=60,
+        )
+
     def manage(self, *args: str) -> str:
         out = subprocess.run(
             [self.python(), "manage.py", *args],
