@@ -45,7 +45,7 @@ cat <<TXT
 
   Beacon is running: $BEACON_URL/
     Admin:     $BEACON_URL/admin/   (login admin / admin)
-    Customer:  login customer / customer
+    Customer:  customer / customer (a viewer of the Demo org, for the customer pages to come)
     API docs:  $BEACON_URL/api/docs/
     Readiness: $BEACON_URL/health/ready
     History:   curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/history?device=edge-01&measurement=cpu&field=usage_user'
