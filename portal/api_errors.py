@@ -10,7 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-_CODES = {
+ERROR_CODES = {
     status.HTTP_400_BAD_REQUEST: "invalid",
     status.HTTP_401_UNAUTHORIZED: "unauthorized",
     status.HTTP_403_FORBIDDEN: "forbidden",
@@ -43,7 +43,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     data = response.data
-    body: dict[str, Any] = {"code": _CODES.get(response.status_code, "error")}
+    body: dict[str, Any] = {"code": ERROR_CODES.get(response.status_code, "error")}
     if isinstance(exc, exceptions.ValidationError):
         body["message"] = "Invalid request; see 'detail' for each field."
         body["detail"] = data

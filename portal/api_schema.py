@@ -11,13 +11,13 @@ from typing import Any
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from portal.api_errors import _CODES
+from portal.api_errors import ERROR_CODES
 
 
 class ErrorSerializer(serializers.Serializer[dict]):
     """`{"code": ..., "message": ...}` plus the fields that say where (portal.api_errors)."""
 
-    code = serializers.ChoiceField(choices=sorted({*_CODES.values(), "error"}))
+    code = serializers.ChoiceField(choices=sorted({*ERROR_CODES.values(), "error"}))
     message = serializers.CharField()
     line = serializers.IntegerField(required=False, help_text="1-based line of a line-protocol or JSON body")
     index = serializers.IntegerField(required=False, help_text="0-based item of a JSON list body")
