@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 FieldValue = float | int | str | bool
@@ -385,7 +384,3 @@ def format_line(
     if timestamp is not None:
         parts.append(f" {timestamp}")
     return "".join(parts)
-
-
-def format_lines(lines: Iterable[tuple[str, dict[str, str], dict[str, FieldValue], int | None]]) -> str:
-    return "\n".join(format_line(m, t, f, ts) for m, t, f, ts in lines)

@@ -15,14 +15,24 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from ingest.timeseries.base import TENANT_TAG, FieldValue, Point
+from ingest.timeseries.validation import has_ambiguous_backslash
 
 DEVICE_TAG = "device"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Lone surrogates come only from JSON escapes ("\\ud800"); they cannot be encoded as UTF-8, so no store can hold them.
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# A backslash before , = or space would be read back as an escape: the stored text would differ.
-_AMBIGUOUS_BACKSLASH = re.compile(r"\\[,= ]")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _text_problem(value: str) -> str | None:
+    """Why a name or tag value cannot be stored faithfully, or None."""
+    if _CONTROL.search(value):
+        return "contains a control character (e.g. a line break)"
+    if _SURROGATE.search(value):
+        return "contains a lone surrogate (not valid Unicode)"
+    if has_ambiguous_backslash(value):
+        return "has a backslash at its end or before ',', '=' or ' ', which line protocol cannot carry unambiguously"
+    return None
 
 
 class PointInvalid(ValueError):
@@ -96,15 +106,9 @@ class PointValidator:
             )
         if value[0] == "_":
             raise PointInvalid(f"{kind} {_describe(value)} starts with '_', which is reserved")
-        if _CONTROL.search(value):
-            raise PointInvalid(f"{kind} {_describe(value)} contains a control character (e.g. a line break)")
-        if _SURROGATE.search(value):
-            raise PointInvalid(f"{kind} {_describe(value)} contains a lone surrogate (not valid Unicode)")
-        if value[-1] == "\\" or _AMBIGUOUS_BACKSLASH.search(value):
-            raise PointInvalid(
-                f"{kind} {_describe(value)} has a backslash at its end or before ',', '=' or ' ', "
-                "which line protocol cannot carry unambiguously"
-            )
+        problem = _text_problem(value)
+        if problem:
+            raise PointInvalid(f"{kind} {_describe(value)} {problem}")
         self._names.add((kind, value))
 
     def tag_value(self, key: str, value: str) -> None:
@@ -118,15 +122,9 @@ class PointValidator:
             raise PointInvalid(
                 f"value of tag {key!r} is {len(value)} characters; the limit is {self.limits.max_tag_value_length}"
             )
-        if _CONTROL.search(value):
-            raise PointInvalid(f"value of tag {key!r} contains a control character (e.g. a line break)")
-        if _SURROGATE.search(value):
-            raise PointInvalid(f"value of tag {key!r} contains a lone surrogate (not valid Unicode)")
-        if value[-1] == "\\" or _AMBIGUOUS_BACKSLASH.search(value):
-            raise PointInvalid(
-                f"value of tag {key!r} has a backslash at its end or before ',', '=' or ' ', "
-                "which line protocol cannot carry unambiguously"
-            )
+        problem = _text_problem(value)
+        if problem:
+            raise PointInvalid(f"value of tag {key!r} {problem}")
         self._tag_values.add(value)
 
     def field_value(self, key: str, value: object) -> FieldValue:

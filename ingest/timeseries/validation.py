@@ -40,8 +40,15 @@ def _check_name(what: str, name: str, index: int) -> None:
         raise StoreError(f"point {index}: {what} {name!r} contains a newline, carriage return or tab")
 
 
+def has_ambiguous_backslash(text: str) -> bool:
+    """True when line protocol cannot carry `text` unchanged (a trailing backslash, or one before , = space)."""
+    return text.endswith("\\") or any("\\" + special in text for special in _LP_SPECIAL)
+
+
 def _check_tag_text(what: str, text: str, index: int) -> None:
     _check_name(what, text, index)
+    if not has_ambiguous_backslash(text):
+        return
     if text.endswith("\\"):
         raise StoreError(f"point {index}: {what} {text!r} ends with a backslash, which InfluxDB cannot store")
     for special in _LP_SPECIAL:
