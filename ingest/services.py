@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
 from devices.models import ApiKey, Device, Organization
@@ -172,32 +171,19 @@ def _register(organization: Organization, missing: dict[str, int]) -> list[int]:
 def _mark_seen(device_ids: list[int]) -> None:
     """Advance last_seen_at at most once per INGEST_SEEN_RESOLUTION_SECONDS per device.
 
-    A per-process memo, then a shared cache key per device, skip even the conditional
-    UPDATE on busy devices; the UPDATE's own cutoff keeps it correct if both are cold.
+    A per-process memo skips the query on busy devices; across processes the UPDATE's own
+    cutoff (device_mark_seen) keeps it to one row write per device per resolution.
     """
     resolution = settings.INGEST_SEEN_RESOLUTION_SECONDS
     now = time.monotonic()
-    device_ids = [d for d in device_ids if _seen_memo.get(d, 0.0) <= now]
-    if not device_ids:
+    due = [d for d in device_ids if _seen_memo.get(d, 0.0) <= now]
+    if not due:
         return
     if len(_seen_memo) >= _DEVICE_MEMO_MAX:
         _seen_memo.clear()
-    for device_id in device_ids:
+    for device_id in due:
         _seen_memo[device_id] = now + resolution
-    keys = {f"ingest:seen:{device_id}": device_id for device_id in device_ids}
-    try:
-        fresh = cache.get_many(list(keys))
-    except Exception:  # the cache is an optimisation here; fall back to the UPDATE
-        logger.warning("cache unavailable for last_seen tracking", exc_info=True)
-        fresh = {}
-    due = [device_id for key, device_id in keys.items() if key not in fresh]
-    if not due:
-        return
     device_mark_seen(device_ids=due, at=timezone.now(), resolution=timedelta(seconds=resolution))
-    try:
-        cache.set_many({key: 1 for key, device_id in keys.items() if device_id in due}, timeout=resolution)
-    except Exception:
-        logger.warning("cache unavailable for last_seen tracking", exc_info=True)
 
 
 def _store_rejection(exc: StoreError, locations: Sequence[str] | None) -> IngestInvalid:
