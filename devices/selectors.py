@@ -40,18 +40,6 @@ def device_annotate_state(queryset: QuerySet[Device], now: datetime | None = Non
     return queryset.annotate(state=_state_expression(now), state_rank=_state_rank_expression(now))
 
 
-def device_state(device: Device, now: datetime | None = None) -> str:
-    now = now or timezone.now()
-    if device.last_seen_at is None:
-        return "unseen"
-    age = now - device.last_seen_at
-    if age <= device.organization.stale_after:
-        return "live"
-    if age <= device.organization.offline_after:
-        return "stale"
-    return "offline"
-
-
 def device_list(*, organization: Organization, now: datetime | None = None) -> QuerySet[Device]:
     """The org's devices, each annotated with `state`."""
     now = now or timezone.now()

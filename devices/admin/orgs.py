@@ -120,5 +120,5 @@ class DeviceAdmin(admin.ModelAdmin):
 
     @admin.display(description="state", ordering="state_rank")
     def state(self, obj: Any) -> str:
-        # The annotation exists on list and change pages; a fresh object (add page) has no state yet.
-        return str(getattr(obj, "state", None) or selectors.device_state(obj)) if obj.pk else "—"
+        # get_queryset annotates the state in SQL (list and change pages); the add page has none yet.
+        return str(getattr(obj, "state", "—"))
