@@ -169,7 +169,7 @@ def _pusher(port: int, token: str, seconds: float, worker: int, out: Any, health
 
 def measure_direct_small(store: Any, tenant: str, count: int = 200) -> dict[str, float]:
     """One point (5 fields) per store.write, one thread: the store's own small-write cost."""
-    from ingest.timeseries import Point
+    from timeseries import Point
 
     latencies = []
     started = time.perf_counter()
@@ -303,12 +303,12 @@ def main() -> None:
     results: dict[str, dict[str, Any]] = {}
     try:
         if args.backend in ("sql", "both"):
-            from ingest.timeseries.sql import SqlStore
+            from timeseries.sql import SqlStore
 
             results["sql"] = run_backend("sql", args, token, {**base_env, "TIMESERIES_BACKEND": "sql"}, SqlStore())
         if args.backend in ("influx", "both"):
-            from ingest.timeseries.influx import InfluxStore
             from tests.servers import InfluxServer
+            from timeseries.influx import InfluxStore
 
             server = InfluxServer()
             try:

@@ -14,11 +14,11 @@ from devices import selectors
 from devices.authentication import request_organization
 from devices.models import Device, Scope
 from devices.serializers import DeviceSerializer, StatusSerializer
-from ingest.selectors import store_status
 from portal import __version__
-from portal.api_schema import error_responses
+from portal.api.ratelimit import RateLimitedMixin
+from portal.api.schema import error_responses
 from portal.health import run_checks
-from portal.ratelimit import RateLimitedMixin
+from timeseries.health import store_status
 
 _READ_ERRORS = error_responses(401, 403, 429, e403="Key lacks `metrics:read`.")
 

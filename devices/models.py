@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -118,3 +119,25 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+    def can_act_for_device(self, device: Any) -> bool:
+        """True if this key may read or write `device`'s data.
+
+        An org-wide key acts for every device of its org; a device-bound key only for its own device.
+        """
+        if device.organization_id != self.organization_id:
+            return False
+        return self.device_id is None or self.device_id == device.id
+
+    # The rate-limit side of portal.api.permissions.Grant.
+    @property
+    def ratelimit_bucket(self) -> str:
+        return self.key_id
+
+    @property
+    def ratelimit_rate(self) -> str:
+        return self.rate_limit or settings.API_KEY_DEFAULT_RATE
+
+    @property
+    def ratelimit_label(self) -> str:
+        return f"key {self.prefix}…"

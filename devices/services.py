@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -17,6 +19,9 @@ from django.utils.text import slugify
 from devices import key_cache, keys
 from devices.key_lookup import api_key_with_relations
 from devices.models import ApiKey, Device, Membership, Organization, Scope
+from portal.api.errors import Forbidden, InvalidRequest
+
+logger = logging.getLogger(__name__)
 
 # last_used_at is a hint for admins, not an audit log: writing it on every
 # request would turn every API call into a row update.
@@ -73,6 +78,129 @@ def device_mark_seen(*, device_ids: list[int], at: datetime, resolution: timedel
     cutoff = at - resolution
     stale = Device.objects.filter(id__in=device_ids).exclude(last_seen_at__gte=cutoff)
     return stale.update(last_seen_at=at)
+
+
+# --- registration policy for writes that name devices (ingest; any app that writes per device) ---
+
+# Per-process memos (each gunicorn worker has its own): see _known_devices and devices_mark_seen.
+DEVICE_MEMO_SECONDS = 60.0
+_DEVICE_MEMO_MAX = 10_000
+_device_memo: dict[tuple[int, str], tuple[int, float]] = {}
+_seen_memo: dict[int, float] = {}
+_DEVICE_NAME_MAX = Device._meta.get_field("name").max_length or 128
+
+
+@dataclass(frozen=True)
+class DevicePlan:
+    known: dict[str, int] = field(default_factory=dict)  # name -> id
+    missing: dict[str, int] = field(default_factory=dict)  # name -> index of the first point naming it
+
+
+def clear_memos() -> None:
+    _device_memo.clear()
+    _seen_memo.clear()
+
+
+def device_plan_for_write(*, organization: Organization, names: dict[str, int]) -> DevicePlan:
+    """Which of `names` ({device name: first point index}) exist, and which a write may create.
+
+    Refusals are ApiErrors naming the point (`point=`), so the caller can say which line or item.
+    Unknown devices are only created after the store accepted the write (devices_register), so a refused
+    write leaves no trace; a name whose slug is taken is refused here, before writing.
+    """
+    for name, i in names.items():
+        if len(name) > _DEVICE_NAME_MAX:
+            raise InvalidRequest(f"device name is longer than {_DEVICE_NAME_MAX} characters", point=i)
+    known = _known_devices(organization.id, list(names))
+    missing = {name: i for name, i in names.items() if name not in known}
+    if not missing:
+        return DevicePlan(known=known)
+    if not organization.auto_register_devices:
+        first, i = next(iter(missing.items()))
+        raise Forbidden(
+            f"unknown device {first!r}; organization {organization.slug!r} "
+            "does not auto-register devices, so an admin must create it first",
+            point=i,
+        )
+    slugs: dict[str, str] = {}
+    for name, i in missing.items():
+        slug = device_slug(name)
+        other = slugs.setdefault(slug, name)
+        if other != name:
+            # Two new devices would share a slug: refused here, before the store write, not by the
+            # unique constraint afterwards (which answered 500 with the points already stored).
+            raise InvalidRequest(
+                f"new device names {other!r} and {name!r} have the same slug {slug!r}; use one name", point=i
+            )
+    taken = Device.objects.filter(organization=organization, slug__in=list(slugs)).values_list("slug", flat=True)
+    for slug in taken:
+        name = slugs[slug]
+        raise InvalidRequest(
+            f"device name {name!r} clashes with an existing device whose slug is {slug!r}; "
+            "use that device's exact name",
+            point=missing[name],
+        )
+    return DevicePlan(known=known, missing=missing)
+
+
+def _known_devices(organization_id: int, names: list[str]) -> dict[str, int]:
+    """{name: id} of existing devices; answered from a short per-process memo when possible.
+
+    Busy small pushes name the same device every time: the memo saves a query per
+    request. A device deleted in the admin can keep receiving points for at most
+    DEVICE_MEMO_SECONDS (its points are still tenant-scoped; nothing leaks).
+    """
+    now = time.monotonic()
+    found: dict[str, int] = {}
+    unknown: list[str] = []
+    for name in names:
+        memo = _device_memo.get((organization_id, name))
+        if memo is not None and memo[1] > now:
+            found[name] = memo[0]
+        else:
+            unknown.append(name)
+    if unknown:
+        rows = Device.objects.filter(organization_id=organization_id, name__in=unknown).values_list("name", "id")
+        for name, device_id in rows:
+            found[name] = device_id
+            _remember_device(organization_id, name, device_id, now)
+    return found
+
+
+def _remember_device(organization_id: int, name: str, device_id: int, now: float) -> None:
+    if len(_device_memo) >= _DEVICE_MEMO_MAX:
+        _device_memo.clear()  # crude but bounded; a refill costs one query per device
+    _device_memo[(organization_id, name)] = (device_id, now + DEVICE_MEMO_SECONDS)
+
+
+def devices_register(*, organization: Organization, names: list[str]) -> list[int]:
+    """Create (or find, under concurrent first writes) the org's devices `names`; their ids."""
+    ids = []
+    now = time.monotonic()
+    for name in names:
+        device_id = device_get_or_register(organization=organization, name=name).id
+        _remember_device(organization.id, name, device_id, now)
+        ids.append(device_id)
+        logger.info("device auto-registered", extra={"device": name})
+    return ids
+
+
+def devices_mark_seen(*, device_ids: list[int]) -> None:
+    """Advance last_seen_at at most once per INGEST_SEEN_RESOLUTION_SECONDS per device.
+
+    A per-process memo skips the query on busy devices; across processes the UPDATE's own
+    cutoff (device_mark_seen) keeps it to one row write per device per resolution.
+    """
+    resolution = settings.INGEST_SEEN_RESOLUTION_SECONDS
+    now = time.monotonic()
+    due = [d for d in device_ids if _seen_memo.get(d, 0.0) <= now]
+    if not due:
+        return
+    if len(_seen_memo) >= _DEVICE_MEMO_MAX:
+        _seen_memo.clear()
+    for device_id in due:
+        _seen_memo[device_id] = now + resolution
+    device_mark_seen(device_ids=due, at=timezone.now(), resolution=timedelta(seconds=resolution))
 
 
 def _validate_scopes(scopes: list[str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Request bodies → validated points: size caps, gzip, line protocol and the v1 JSON shape.
+"""Request bodies → validated points: line protocol and the v1 JSON shape (portal.api.body reads the bytes).
 
 Everything here runs before any write, so a bad body is refused whole.
 """
@@ -7,87 +7,12 @@ from __future__ import annotations
 
 import json
 import sys
-import zlib
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.http import HttpRequest
-
 from ingest import lineprotocol
-from ingest.errors import IngestInvalid, IngestTooLarge, IngestUnsupportedMedia
-from ingest.timeseries.base import Point
-from ingest.validation import DEVICE_TAG, BodyTooLarge, IngestLimits, PointInvalid, PointValidator
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-
-
-@dataclass(slots=True)
-class Batch:
-    points: list[Point] = field(default_factory=list)
-    # Where each point came from ("line 3", "item 2"), for errors raised after parsing.
-    locations: list[str] = field(default_factory=list)
-
-
-def read_body(request: HttpRequest, limits: IngestLimits) -> bytes:
-    """The body, inflated if gzip; 413 before reading when Content-Length is over the cap."""
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    try:
-        length = int(declared)
-    except ValueError:
-        raise IngestInvalid(f"invalid Content-Length {declared!r}") from None
-    if length > limits.max_body_bytes:
-        raise IngestTooLarge(
-            f"request body is {length} bytes; the limit is {limits.max_body_bytes} (INGEST_MAX_BODY_BYTES)"
-        )
-    if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-        # Clients that stream a gzip body (Telegraf) send no Content-Length. Django would read
-        # nothing; the WSGI server (gunicorn) has already decoded the chunks into wsgi.input.
-        raw = _read_capped(request.META["wsgi.input"], limits.max_body_bytes + 1)
-    else:
-        raw = request.read(limits.max_body_bytes + 1)
-    if len(raw) > limits.max_body_bytes:
-        raise IngestTooLarge(f"request body is over the limit of {limits.max_body_bytes} bytes (INGEST_MAX_BODY_BYTES)")
-    encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
-    if encoding in ("", "identity"):
-        if len(raw) > limits.max_decompressed_bytes:
-            raise IngestTooLarge(f"request body is over {limits.max_decompressed_bytes} bytes")
-        return raw
-    if encoding == "gzip":
-        return inflate(raw, limits.max_decompressed_bytes)
-    raise IngestUnsupportedMedia(f"Content-Encoding {encoding!r} is not supported; send identity or gzip")
-
-
-def _read_capped(stream: Any, cap: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while size < cap:
-        chunk = stream.read(min(65536, cap - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-def inflate(raw: bytes, cap: int) -> bytes:
-    """Gunzip (all members) without ever holding more than `cap` + 1 bytes of output."""
-    out = bytearray()
-    data = raw
-    try:
-        while data:
-            inflater = zlib.decompressobj(wbits=31)
-            out += inflater.decompress(data, cap + 1 - len(out))
-            if len(out) > cap or inflater.unconsumed_tail:
-                raise IngestTooLarge(f"gzip body inflates to more than {cap} bytes (INGEST_MAX_DECOMPRESSED_BYTES)")
-            if not inflater.eof:
-                raise IngestInvalid("gzip body is truncated")
-            data = inflater.unused_data
-    except zlib.error as exc:
-        raise IngestInvalid(f"body is not valid gzip: {exc}") from None
-    return bytes(out)
+from ingest.batch import Batch
+from ingest.validation import DEVICE_TAG, BodyTooLarge, PointInvalid, PointValidator
+from portal.api.errors import InvalidRequest, TooLarge, UnsupportedMedia
 
 
 def decode_text(raw: bytes) -> str:
@@ -96,7 +21,7 @@ def decode_text(raw: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - raw.rfind(b"\n", 0, exc.start)
-        raise IngestInvalid(f"line {line}, column {column}: body is not valid UTF-8", line=line) from None
+        raise InvalidRequest(f"line {line}, column {column}: body is not valid UTF-8", line=line) from None
 
 
 def points_from_line_protocol(text: str, *, precision: str, validator: PointValidator) -> Batch:
@@ -105,73 +30,47 @@ def points_from_line_protocol(text: str, *, precision: str, validator: PointVali
         # Stops at max_lines + 1 points: a body of a million tiny lines costs no parsing.
         parsed = lineprotocol.parse(text, precision=precision, max_points=max_lines)
     except lineprotocol.TooManyPoints:
-        raise IngestTooLarge(
+        raise TooLarge(
             f"more than {max_lines} points in one request; the limit is {max_lines} (INGEST_MAX_LINES). "
             "Split the batch."
         ) from None
     except lineprotocol.LineProtocolError as exc:
-        raise IngestInvalid(str(exc), line=exc.line) from None
+        raise InvalidRequest(str(exc), line=exc.line) from None
     if not parsed:
-        raise IngestInvalid("the body holds no points (only blank lines or comments)")
+        raise InvalidRequest("the body holds no points (only blank lines or comments)")
     scale = lineprotocol.PRECISION_NS[precision]
     now_ns = validator.now_ns
-    batch = Batch()
-    points, locations = batch.points, batch.locations
+    batch = Batch(lines=[])
+    points, lines = batch.points, batch.lines
+    assert lines is not None
     make = validator.point
     for item in parsed:
         time_ns = now_ns if item.timestamp is None else item.timestamp * scale
         try:
             points.append(make(item.measurement, item.tags, item.fields, time_ns, item.key))  # type: ignore[arg-type]
         except PointInvalid as exc:
-            raise IngestInvalid(f"line {item.line}: {exc}", line=item.line) from None
-        locations.append(f"line {item.line}")
+            raise InvalidRequest(f"line {item.line}: {exc}", line=item.line) from None
+        lines.append(item.line)
     return batch
 
 
 # --- the v1 JSON shape ------------------------------------------------------------------------
 
 
-def timestamp_to_ns(value: Any) -> int:
-    """ISO 8601 (naive means UTC) or epoch seconds (int or float) → ns. Raises ValueError."""
-    if isinstance(value, bool):
-        raise ValueError("must be an ISO 8601 string or epoch seconds, not a boolean")
-    if isinstance(value, int | float):
-        try:
-            time_ns = int(Decimal(str(value)) * 1_000_000_000)
-        except (InvalidOperation, ValueError):
-            raise ValueError(f"{value!r} is not a finite number of seconds") from None
-        if not _INT64_MIN <= time_ns <= _INT64_MAX:
-            # Past signed 64-bit ns (years 1677-2262) no store can hold it; say so without echoing 400 digits.
-            text = str(value)
-            raise ValueError(f"{text if len(text) <= 40 else text[:37] + '...'} epoch seconds is out of range")
-        return time_ns
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"{value!r} is not an ISO 8601 time (e.g. 2026-11-21T10:00:00Z)") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        delta = parsed - _EPOCH
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
-    raise ValueError("must be an ISO 8601 string or epoch seconds")
-
-
 def parse_json(text: str) -> Any:
-    """The JSON document; IngestInvalid for bad syntax, absurd nesting or absurdly long integers."""
+    """The JSON document; InvalidRequest for bad syntax, absurd nesting or absurdly long integers."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise IngestInvalid(
+        raise InvalidRequest(
             f"line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}", line=exc.lineno
         ) from None
     except RecursionError:
         # json's C scanner recurses once per nested array/object; the metric shape is 3 levels deep.
-        raise IngestInvalid("invalid JSON: nested too deeply") from None
+        raise InvalidRequest("invalid JSON: nested too deeply") from None
     except ValueError:
         # int() past sys.get_int_max_str_digits() (4,300 digits); no stored integer has more than 19.
-        raise IngestInvalid(f"invalid JSON: an integer has more than {sys.get_int_max_str_digits()} digits") from None
+        raise InvalidRequest(f"invalid JSON: an integer has more than {sys.get_int_max_str_digits()} digits") from None
 
 
 def _first_error(errors: Any, path: str = "") -> tuple[str, str]:
@@ -201,31 +100,30 @@ def points_from_json(text: str, *, validator: PointValidator, default_measuremen
     many = isinstance(body, list)
     items = body if many else [body]
     if not items:
-        raise IngestInvalid("the list of metric items is empty")
+        raise InvalidRequest("the list of metric items is empty")
     try:
         validator.check_line_count(len(items))
     except BodyTooLarge as exc:
-        raise IngestTooLarge(str(exc)) from None
-    batch = Batch()
+        raise TooLarge(str(exc)) from None
+    batch = Batch(items=many)
     for index, item in enumerate(items):
-        where = f"item {index}" if many else "body"
+        where = batch.where(index)
         serializer = MetricItemSerializer(data=item)
         if not serializer.is_valid():
             path, message = _first_error(serializer.errors)
-            raise IngestInvalid(f"{where}: {path or 'item'}: {message}", index=index if many else None)
+            raise InvalidRequest(f"{where}: {path or 'item'}: {message}", index=index if many else None)
         data = serializer.validated_data
         tags = dict(data.get("tags") or {})
         if "device" in data:
             if DEVICE_TAG in tags and tags[DEVICE_TAG] != data["device"]:
-                raise IngestInvalid(f"{where}: 'device' and tags.device disagree", index=index if many else None)
+                raise InvalidRequest(f"{where}: 'device' and tags.device disagree", index=index if many else None)
             tags[DEVICE_TAG] = data["device"]
         time_ns = data["timestamp"] if data.get("timestamp") is not None else validator.now_ns
         measurement = data.get("measurement") or default_measurement
         try:
             batch.points.append(validator.point(measurement, tags, data["metrics"], time_ns))
         except PointInvalid as exc:
-            raise IngestInvalid(f"{where}: {exc}", index=index if many else None) from None
-        batch.locations.append(where)
+            raise InvalidRequest(f"{where}: {exc}", index=index if many else None) from None
     return batch
 
 
@@ -251,6 +149,6 @@ def points_from_body(
         return points_from_json(text, validator=validator, default_measurement=default_measurement)
     if media.startswith("text/") or media in ("", "application/octet-stream"):
         return points_from_line_protocol(text, precision=precision, validator=validator)
-    raise IngestUnsupportedMedia(
+    raise UnsupportedMedia(
         f"Content-Type {media!r} is not supported; send application/json or text/plain (line protocol)"
     )

@@ -7,7 +7,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ingest.timeseries.base import AGGREGATIONS
+from ingest.validation import timestamp_to_ns
+from timeseries.base import AGGREGATIONS
 
 # `field` may be repeated this often in one history query; more is a 400 naming `field`.
 MAX_HISTORY_FIELDS = 100
@@ -20,8 +21,6 @@ class TimestampField(serializers.Field):  # type: ignore[type-arg]
     """ISO 8601 string (naive = UTC) or epoch seconds; internal value is ns since the epoch."""
 
     def to_internal_value(self, data: Any) -> int:
-        from ingest.payloads import timestamp_to_ns
-
         try:
             return timestamp_to_ns(data)
         except ValueError as exc:

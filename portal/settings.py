@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_ratelimit",
     "devices",
+    "timeseries",
     "ingest",
 ]
 
@@ -175,10 +176,10 @@ X_FRAME_OPTIONS = "DENY"
 # --- API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["devices.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["devices.permissions.HasScope"],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.HasScope"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "portal.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -194,7 +195,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "portal.api_schema.postprocess_constraints",
+        "portal.api.schema.postprocess_constraints",
     ],
 }
 
@@ -301,4 +302,4 @@ INFLUX_DATABASE = env_str("INFLUX_DATABASE") or INFLUX_BUCKET
 INFLUX_TIMEOUT_MS = env_int("INFLUX_TIMEOUT_MS", 5000, minimum=1)
 if TIMESERIES_BACKEND == "influx" and not INFLUX_URL:
     raise ImproperlyConfigured("TIMESERIES_BACKEND=influx needs INFLUX_URL.")
-HEALTH_CHECKS["store"] = "ingest.health.check_store"
+HEALTH_CHECKS["store"] = "timeseries.health.check_store"

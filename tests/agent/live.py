@@ -73,7 +73,7 @@ print(json.dumps({"org_id": org.id, "write_key": write.plaintext, "read_key": re
 _QUERY = """
 import json
 from datetime import datetime, timezone
-from ingest.timeseries import get_store
+from timeseries import get_store
 rows = get_store().query(tenant=str(ARGS["org_id"]), measurement=ARGS["measurement"], fields=ARGS["fields"],
                          start=datetime(2000, 1, 1, tzinfo=timezone.utc), end=datetime(2100, 1, 1, tzinfo=timezone.utc),
                          tags=ARGS["tags"])

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from devices import keys, services
 from devices.models import ApiKey, Scope
-from devices.permissions import api_key_can_act_for_device
 
 
 def _later(monkeypatch: pytest.MonkeyPatch, delta: timedelta) -> None:
@@ -157,12 +156,12 @@ def test_device_bound_key_acts_only_for_its_device(org, other_org, device):
     bound = services.api_key_issue(organization=org, name="b", scopes=["metrics:write"], device=device).api_key
     org_wide = services.api_key_issue(organization=org, name="o", scopes=["metrics:write"]).api_key
 
-    assert api_key_can_act_for_device(bound, device) is True
-    assert api_key_can_act_for_device(bound, sibling) is False
-    assert api_key_can_act_for_device(bound, foreign) is False
-    assert api_key_can_act_for_device(org_wide, device) is True
-    assert api_key_can_act_for_device(org_wide, sibling) is True
-    assert api_key_can_act_for_device(org_wide, foreign) is False  # same name, other org
+    assert bound.can_act_for_device(device) is True
+    assert bound.can_act_for_device(sibling) is False
+    assert bound.can_act_for_device(foreign) is False
+    assert org_wide.can_act_for_device(device) is True
+    assert org_wide.can_act_for_device(sibling) is True
+    assert org_wide.can_act_for_device(foreign) is False  # same name, other org
 
 
 def test_org_key_never_sees_other_orgs_rows(org, other_org, issue_key, client_for):

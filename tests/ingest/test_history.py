@@ -136,7 +136,7 @@ def test_hostile_tag_values_round_trip_through_line_protocol(api: APIClient, dev
     ok = history(api, device="edge-01", field="cpu", step="1m").json()
     assert [p[1] for p in ok["series"][0]["points"]] == [42.5]
     # Query the store with the exact value: it was stored byte for byte.
-    from ingest.timeseries import get_store
+    from timeseries import get_store
 
     start = datetime.now(UTC) - timedelta(minutes=5)
     series = get_store().query(

@@ -14,7 +14,7 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 
 from devices import services as device_services
 from devices.models import Device, Organization, Scope
-from ingest.timeseries import get_store
+from timeseries import get_store
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

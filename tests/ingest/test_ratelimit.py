@@ -10,7 +10,7 @@ import requests
 
 from devices import services as device_services
 from devices.models import Organization, Scope
-from ingest.models import DataPoint
+from timeseries.models import DataPoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

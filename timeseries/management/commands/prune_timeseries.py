@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from ingest.timeseries.retention import timeseries_prune
+from timeseries.retention import timeseries_prune
 
 
 class Command(BaseCommand):

@@ -23,8 +23,7 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 
-from ingest.models import FieldType, Series
-from ingest.timeseries.base import (
+from timeseries.base import (
     Aggregation,
     FieldValue,
     Point,
@@ -33,7 +32,8 @@ from ingest.timeseries.base import (
     StoreQueryInvalid,
     StoreUnavailable,
 )
-from ingest.timeseries.validation import type_conflict_message, validate_points, validate_query
+from timeseries.models import FieldType, Series
+from timeseries.validation import type_conflict_message, validate_points, validate_query
 
 _COLUMN = {"float": "value_float", "int": "value_int", "str": "value_str", "bool": "value_bool"}
 _POINTS = "ingest_datapoint"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from ingest.timeseries.base import AGGREGATIONS, TENANT_TAG, FieldValue, Point, StoreError
+from timeseries.base import AGGREGATIONS, TENANT_TAG, FieldValue, Point, StoreError
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -35,9 +35,9 @@ def field_kind(value: FieldValue) -> str:
 
 def _check_name(what: str, name: str, index: int) -> None:
     if not name:
-        raise StoreError(f"point {index}: {what} is empty")
+        raise StoreError(f"{what} is empty", point=index)
     if any(ch in name for ch in _CONTROL):
-        raise StoreError(f"point {index}: {what} {name!r} contains a newline, carriage return or tab")
+        raise StoreError(f"{what} {name!r} contains a newline, carriage return or tab", point=index)
 
 
 def has_ambiguous_backslash(text: str) -> bool:
@@ -50,11 +50,11 @@ def _check_tag_text(what: str, text: str, index: int) -> None:
     if not has_ambiguous_backslash(text):
         return
     if text.endswith("\\"):
-        raise StoreError(f"point {index}: {what} {text!r} ends with a backslash, which InfluxDB cannot store")
+        raise StoreError(f"{what} {text!r} ends with a backslash, which InfluxDB cannot store", point=index)
     for special in _LP_SPECIAL:
         if "\\" + special in text:
             raise StoreError(
-                f"point {index}: {what} {text!r} has a backslash before {special!r}, which InfluxDB cannot store"
+                f"{what} {text!r} has a backslash before {special!r}, which InfluxDB cannot store", point=index
             )
 
 
@@ -69,37 +69,37 @@ def validate_points(points: Sequence[Point]) -> dict[tuple[str, str], str]:
         if point.measurement not in good_measurements:
             _check_tag_text("measurement", point.measurement, index)
         if not isinstance(point.time_ns, int) or isinstance(point.time_ns, bool):
-            raise StoreError(f"point {index}: time_ns {point.time_ns!r} is not an integer")
+            raise StoreError(f"time_ns {point.time_ns!r} is not an integer", point=index)
         if not INT64_MIN < point.time_ns < INT64_MAX:
-            raise StoreError(f"point {index}: time_ns {point.time_ns} is outside the int64 range")
+            raise StoreError(f"time_ns {point.time_ns} is outside the int64 range", point=index)
         for key, tag_value in point.tags.items():
             if (key, tag_value) in good_tags:
                 continue
             if key == TENANT_TAG:
-                raise StoreError(f"point {index}: tag {TENANT_TAG!r} is reserved for the tenant")
+                raise StoreError(f"tag {TENANT_TAG!r} is reserved for the tenant", point=index)
             if not isinstance(tag_value, str):
-                raise StoreError(f"point {index}: tag {key!r} value {tag_value!r} is not a string")
+                raise StoreError(f"tag {key!r} value {tag_value!r} is not a string", point=index)
             _check_tag_text("tag key", key, index)
             _check_tag_text(f"tag {key!r} value", tag_value, index)
             good_tags.add((key, tag_value))
         if not point.fields:
-            raise StoreError(f"point {index}: no fields")
+            raise StoreError("no fields", point=index)
         for name, value in point.fields.items():
             if name not in good_names:
                 _check_name("field name", name, index)
             kind = field_kind(value)
             if kind == "float" and not math.isfinite(value):  # type: ignore[arg-type]
-                raise StoreError(f"point {index}: field {name!r} is {value!r}; NaN and Inf cannot be stored")
+                raise StoreError(f"field {name!r} is {value!r}; NaN and Inf cannot be stored", point=index)
             if kind == "int" and not INT64_MIN <= value <= INT64_MAX:  # type: ignore[operator]
-                raise StoreError(f"point {index}: field {name!r} value {value} is outside the int64 range")
+                raise StoreError(f"field {name!r} value {value} is outside the int64 range", point=index)
             if kind == "str" and len(value.encode()) > MAX_STRING_BYTES:  # type: ignore[union-attr]
-                raise StoreError(f"point {index}: field {name!r} string is longer than {MAX_STRING_BYTES} bytes")
+                raise StoreError(f"field {name!r} string is longer than {MAX_STRING_BYTES} bytes", point=index)
             good_names.add(name)
             seen = kinds.setdefault((point.measurement, name), kind)
             if seen != kind:
                 raise StoreError(
-                    f"point {index}: field {name!r} of {point.measurement!r} is {kind} but earlier in this "
-                    f"batch it is {seen}"
+                    f"field {name!r} of {point.measurement!r} is {kind} but earlier in this batch it is {seen}",
+                    point=index,
                 )
         good_measurements.add(point.measurement)
     return kinds

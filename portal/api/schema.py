@@ -11,11 +11,11 @@ from typing import Any
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from portal.api_errors import ERROR_CODES
+from portal.api.errors import ERROR_CODES
 
 
 class ErrorSerializer(serializers.Serializer[dict]):
-    """`{"code": ..., "message": ...}` plus the fields that say where (portal.api_errors)."""
+    """`{"code": ..., "message": ...}` plus the fields that say where (portal.api.errors)."""
 
     code = serializers.ChoiceField(choices=sorted({*ERROR_CODES.values(), "error"}))
     message = serializers.CharField()

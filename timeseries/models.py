@@ -25,6 +25,8 @@ class Series(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
+        # Tables keep the names they had when this lived in `ingest` (moved without copying data).
+        db_table = "ingest_series"
         indexes = [models.Index(fields=["tenant", "measurement"], name="ingest_series_tenant_meas")]
         verbose_name_plural = "series"
 
@@ -41,6 +43,7 @@ class FieldType(models.Model):
     kind = models.CharField(max_length=8, choices=FieldKind.choices)
 
     class Meta:
+        db_table = "ingest_fieldtype"
         constraints = [
             models.UniqueConstraint(fields=["tenant", "measurement", "field"], name="ingest_fieldtype_unique")
         ]
@@ -63,6 +66,9 @@ class DataPoint(models.Model):
     # NULL, not "": exactly one value column is set per row, and "" is a valid string value.
     value_str = models.TextField(null=True)  # noqa: DJ001
     value_bool = models.BooleanField(null=True)
+
+    class Meta:
+        db_table = "ingest_datapoint"
 
     # No index on time alone: every query and the retention job name (series, field), so the primary key serves.
 

@@ -8,7 +8,7 @@ import threading
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from ingest.timeseries.base import (
+from timeseries.base import (
     AGGREGATIONS,
     TENANT_TAG,
     Aggregation,
@@ -43,11 +43,11 @@ _lock = threading.Lock()
 
 def _build(backend: str) -> TimeSeriesStore:
     if backend == "sql":
-        from ingest.timeseries.sql import SqlStore
+        from timeseries.sql import SqlStore
 
         return SqlStore()
     if backend == "influx":
-        from ingest.timeseries.influx import InfluxStore
+        from timeseries.influx import InfluxStore
 
         return InfluxStore.from_settings()
     raise ImproperlyConfigured(f"TIMESERIES_BACKEND={backend!r} is unknown; use 'sql' or 'influx'.")

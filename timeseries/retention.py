@@ -14,7 +14,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import connection, transaction
 
-from ingest.timeseries.sql import db_errors
+from timeseries.sql import db_errors
 
 _RANGE = "series_id = %s AND field = %s AND time_ns < %s"
 _BATCH_SQL = {

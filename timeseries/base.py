@@ -42,7 +42,16 @@ class SeriesResult:
 
 
 class StoreError(Exception):
-    """The store rejected an operation for a reason retrying will not fix."""
+    """The store rejected an operation for a reason retrying will not fix.
+
+    `point` is the 0-based index of the offending point of a write, when one is to blame; `reason` is the
+    message without it. str() reads "point 3: <reason>".
+    """
+
+    def __init__(self, reason: str, *, point: int | None = None) -> None:
+        super().__init__(reason if point is None else f"point {point}: {reason}")
+        self.reason = reason
+        self.point = point
 
 
 class StoreQueryInvalid(StoreError):

@@ -22,7 +22,7 @@ from influxdb_client.client.write.point import Point as LinePoint
 from influxdb_client.client.write_api import SYNCHRONOUS, WriteApi
 from influxdb_client.rest import ApiException
 
-from ingest.timeseries.base import (
+from timeseries.base import (
     TENANT_TAG,
     Aggregation,
     FieldValue,
@@ -32,8 +32,8 @@ from ingest.timeseries.base import (
     StoreQueryInvalid,
     StoreUnavailable,
 )
-from ingest.timeseries.sql import step_ns, to_ns
-from ingest.timeseries.validation import type_conflict_message, validate_points, validate_query
+from timeseries.sql import step_ns, to_ns
+from timeseries.validation import type_conflict_message, validate_points, validate_query
 
 _KIND = {"float": "float", "integer": "int", "string": "str", "boolean": "bool"}
 

@@ -1,4 +1,4 @@
-"""Request budgets with django-ratelimit: per API key, and per client IP before authentication.
+"""Request budgets with django-ratelimit: per grant (API key or member), and per client IP before authentication.
 
 Counts live in the default cache, so every worker and host behind the same Redis
 shares them. A failed authentication spends the IP's budget, which slows key guessing.
@@ -11,30 +11,17 @@ from typing import Any
 
 from django.conf import settings
 from django_ratelimit.core import get_usage
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from devices.models import ApiKey
+from portal.api.errors import RateLimited
+from portal.api.permissions import Grant, request_grant
 
 logger = logging.getLogger(__name__)
 
 KEY_GROUP = "beacon.api-key"
 IP_GROUP = "beacon.anonymous-ip"
-
-
-class RateLimited(exceptions.APIException):
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_code = "too_many_requests"
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.wait = retry_after  # DRF turns `wait` into the Retry-After header
-        self.body_extra = {"retry_after": retry_after}
-
-
-def key_rate(api_key: ApiKey) -> str:
-    return api_key.rate_limit or settings.API_KEY_DEFAULT_RATE
 
 
 def _spend(request: Request, *, group: str, value: str, rate: str) -> dict[str, Any] | None:
@@ -45,7 +32,7 @@ def _spend(request: Request, *, group: str, value: str, rate: str) -> dict[str, 
         logger.warning("rate-limit cache unavailable", exc_info=True)
         if getattr(settings, "RATELIMIT_FAIL_OPEN", True):
             return None
-        raise RateLimited("Rate limiting is unavailable; retry shortly.", 5) from None
+        raise RateLimited("Rate limiting is unavailable; retry shortly.", retry_after=5) from None
 
 
 def _client_ip(request: Request) -> str:
@@ -53,12 +40,14 @@ def _client_ip(request: Request) -> str:
     return str(request.META.get(meta_key, "") or "unknown").split(",")[0].strip()
 
 
-def check_key(request: Request, api_key: ApiKey) -> None:
-    rate = key_rate(api_key)
-    usage = _spend(request, group=KEY_GROUP, value=api_key.key_id, rate=rate)
+def check_grant(request: Request, grant: Grant) -> None:
+    rate = grant.ratelimit_rate
+    usage = _spend(request, group=KEY_GROUP, value=grant.ratelimit_bucket, rate=rate)
     if usage and usage["should_limit"]:
         retry = max(1, int(usage["time_left"]))
-        raise RateLimited(f"Rate limit {rate} exceeded for key {api_key.prefix}…; retry in {retry} s", retry)
+        raise RateLimited(
+            f"Rate limit {rate} exceeded for {grant.ratelimit_label}; retry in {retry} s", retry_after=retry
+        )
 
 
 def check_anonymous(request: Request) -> None:
@@ -68,7 +57,8 @@ def check_anonymous(request: Request) -> None:
     if usage and usage["should_limit"]:
         retry = max(1, int(usage["time_left"]))
         raise RateLimited(
-            f"Rate limit {rate} exceeded for unauthenticated requests from {ip}; retry in {retry} s", retry
+            f"Rate limit {rate} exceeded for unauthenticated requests from {ip}; retry in {retry} s",
+            retry_after=retry,
         )
 
 
@@ -77,12 +67,12 @@ class RateLimitedMixin(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         try:
-            api_key = request.auth
+            grant = request_grant(request)
         except exceptions.AuthenticationFailed:
             check_anonymous(request)
             raise
-        if isinstance(api_key, ApiKey):
-            check_key(request, api_key)
+        if grant is not None:
+            check_grant(request, grant)
         else:
             check_anonymous(request)
         super().initial(request, *args, **kwargs)
