@@ -7,7 +7,8 @@ from datetime import datetime
 from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from devices.models import Device, Organization
+from accounts.models import Organization
+from devices.models import Device
 
 STATES = ("live", "stale", "offline", "unseen")
 
@@ -57,3 +58,8 @@ def device_counts_by_state(*, organization: Organization, now: datetime | None =
     for row in rows:
         counts[row["state"]] = row["n"]
     return counts
+
+
+def device_status(organization: Organization) -> dict[str, int]:
+    """The `devices` section of /api/v1/status (settings.STATUS_SECTIONS)."""
+    return device_counts_by_state(organization=organization)

@@ -4,5 +4,4 @@ from devices import apis
 
 urlpatterns = [
     path("devices/", apis.DeviceListApi.as_view(), name="device-list"),
-    path("status", apis.StatusApi.as_view(), name="status"),
 ]

@@ -12,9 +12,12 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from devices.models import ApiKey, Scope
+from accounts.authentication import ApiKeyAuthentication
+from accounts.models import ApiKey
+from accounts.tenancy import request_organization
 from ingest import history, payloads, selectors, services
 from ingest.lineprotocol import PRECISION_NS
+from ingest.scopes import METRICS_READ, METRICS_WRITE
 from ingest.serializers import MAX_HISTORY_FIELDS, HistoryQuerySerializer, HistorySerializer, MetricItemSerializer
 from ingest.validation import IngestLimits, PointValidator
 from portal.api.body import read_body
@@ -45,8 +48,9 @@ _LINE_PROTOCOL = {"type": "string", "minLength": 1, "pattern": "\\S", "descripti
 
 
 class _WriteApi(RateLimitedMixin):
-    required_scope = Scope.METRICS_WRITE
-    parser_classes: list[Any] = []  # the body is read raw by ingest.payloads (size caps, gzip)
+    required_scope = METRICS_WRITE
+    authentication_classes = [ApiKeyAuthentication]  # writes are key-only; a browser session cannot write
+    parser_classes: list[Any] = []  # the body is read raw by portal.api.body (size caps, gzip)
 
     line_protocol_only = False
 
@@ -67,7 +71,7 @@ class _WriteApi(RateLimitedMixin):
 
 
 def _key(request: Request) -> ApiKey:
-    # HasScope has already refused anything that is not an ApiKey.
+    # Write views authenticate by key only, so HasScope has already refused anything else.
     assert isinstance(request.auth, ApiKey)
     return request.auth
 
@@ -130,7 +134,7 @@ def _iso(time_ns: int) -> str:
 class HistoryApi(RateLimitedMixin):
     """Aggregated history of one device's fields; at most HISTORY_MAX_POINTS buckets per series."""
 
-    required_scope = Scope.METRICS_READ
+    required_scope = METRICS_READ
 
     @extend_schema(
         summary="Metric history of one device",
@@ -188,8 +192,8 @@ class HistoryApi(RateLimitedMixin):
                 message = next(iter(message.values()))[0]
             raise InvalidRequest(f"parameter {name!r}: {message}")
         data = query.validated_data
-        api_key = _key(request)
-        organization = api_key.organization
+        organization = request_organization(request)
+        api_key = request.auth if isinstance(request.auth, ApiKey) else None  # None: a member's session
         now = timezone.now()
         start = history.parse_time("start", data["start"], now)
         end = history.parse_time("end", data["end"], now)

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from devices.models import ApiKey, Device, Organization
+from accounts.models import ApiKey, Organization
+from devices.models import Device
 from ingest.validation import DEVICE_TAG
 from portal.api.errors import InvalidRequest, NotFound, Unavailable
 from timeseries import Aggregation, SeriesResult, StoreQueryInvalid, StoreUnavailable, get_store

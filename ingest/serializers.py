@@ -1,4 +1,4 @@
-"""DRF serializers: the v1 JSON metric item, history answers, the store status block."""
+"""DRF serializers: the v1 JSON metric item and history answers."""
 
 from __future__ import annotations
 
@@ -82,10 +82,3 @@ class HistorySerializer(serializers.Serializer):  # type: ignore[type-arg]
     step_seconds = serializers.FloatField()
     agg = serializers.CharField()
     series = HistorySeriesSerializer(many=True)
-
-
-class StoreStatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    backend = serializers.CharField()
-    status = serializers.ChoiceField(choices=["ok", "error"])
-    latency_ms = serializers.FloatField()
-    error = serializers.CharField(required=False)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from accounts.models import ApiKey
 from devices import services as devices
-from devices.models import ApiKey
 from ingest.batch import Batch
 from ingest.validation import DEVICE_TAG
 from portal.api.errors import ApiError, Forbidden, InvalidRequest, Unavailable

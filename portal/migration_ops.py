@@ -20,3 +20,16 @@ def rename_content_types(apps: Any, schema_editor: Any, *, old: str, new: str, m
             continue
         ContentType.objects.using(db).filter(app_label=new, model=model).delete()
         ContentType.objects.using(db).filter(app_label=old, model=model).update(app_label=new)
+
+
+def content_types_moved(*, old: str, new: str, models: list[str]) -> Any:
+    """A reversible RunPython that relabels `models`' content types from app `old` to app `new`."""
+    from django.db import migrations
+
+    def forwards(apps: Any, schema_editor: Any) -> None:
+        rename_content_types(apps, schema_editor, old=old, new=new, models=models)
+
+    def backwards(apps: Any, schema_editor: Any) -> None:
+        rename_content_types(apps, schema_editor, old=new, new=old, models=models)
+
+    return migrations.RunPython(forwards, backwards)

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_ratelimit",
+    "accounts",
     "devices",
     "timeseries",
     "ingest",
@@ -175,7 +176,11 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- API ---
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["devices.authentication.ApiKeyAuthentication"],
+    # A key, or a member's session (read endpoints; CSRF on unsafe methods). Writes list only the key class.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiKeyAuthentication",
+        "accounts.authentication.MemberSessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.HasScope"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -203,9 +208,19 @@ SPECTACULAR_SETTINGS = {
 API_KEY_DEFAULT_RATE = env_str("API_KEY_DEFAULT_RATE", "600/m")
 # Grace period during which a rotated key keeps working.
 # Successful key authentications are remembered per process this long; a key revoked elsewhere may keep
-# working in other workers for up to this many seconds (devices/key_cache.py). 0 disables.
+# working in other workers for up to this many seconds (accounts/key_cache.py). 0 disables.
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, minimum=0)
 API_KEY_ROTATION_GRACE_HOURS = env_int("API_KEY_ROTATION_GRACE_HOURS", 24, minimum=0)
+
+# Sections of /api/v1/status (portal/status.py): dotted paths to callables (organization) -> dict.
+STATUS_SECTIONS = {
+    "store": "timeseries.health.store_status",
+    "devices": "devices.selectors.device_status",
+}
+
+# Members sign in here (Django's login view); API calls from their browser then carry the session.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/api/docs/"
 
 # Checks run by /health/ready; each is a dotted path to a callable raising on failure.
 HEALTH_CHECKS = {

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from devices.models import Organization
+from accounts.models import Organization
 from timeseries import TimeSeriesStore, get_store, reset_store
 
 REDIS_TEST_URL = "redis://127.0.0.1:6379/7"  # db 7: this suite's; keys carry a per-test prefix

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import requests
 
-from devices import services as device_services
-from devices.models import Organization, Scope
+from accounts import services as accounts
+from accounts.models import Organization
+from ingest.scopes import METRICS_WRITE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,7 +76,7 @@ def gunicorn_url(transactional_db: None, settings: Any, tmp_path: Path) -> Itera
 
 
 def test_chunked_gzip_body_without_content_length(gunicorn_url: str, org: Organization, read_points: Callable) -> None:
-    token = device_services.api_key_issue(organization=org, name="telegraf", scopes=[Scope.METRICS_WRITE]).plaintext
+    token = accounts.api_key_issue(organization=org, name="telegraf", scopes=[METRICS_WRITE]).plaintext
     t = int(time.time()) - 30
     lines = "\n".join(f"cpu,device=host-1,cpu=cpu{i} usage_idle={90 + i}.5 {t}" for i in range(200))
     compressed = gzip.compress(lines.encode())
@@ -99,7 +100,7 @@ def test_chunked_gzip_body_without_content_length(gunicorn_url: str, org: Organi
 
 
 def test_chunked_body_over_the_limit_is_413(gunicorn_url: str, org: Organization, read_points: Callable) -> None:
-    token = device_services.api_key_issue(organization=org, name="t", scopes=[Scope.METRICS_WRITE]).plaintext
+    token = accounts.api_key_issue(organization=org, name="t", scopes=[METRICS_WRITE]).plaintext
     line = b"m,device=d v=1\n"
 
     def chunks() -> Iterator[bytes]:

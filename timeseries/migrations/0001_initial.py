@@ -8,17 +8,7 @@ gets the tables from ingest 0001 first, then this.
 import django.db.models.deletion
 from django.db import migrations, models
 
-from portal.migration_ops import rename_content_types
-
-MODELS = ["series", "fieldtype", "datapoint"]
-
-
-def forwards(apps, schema_editor):
-    rename_content_types(apps, schema_editor, old="ingest", new="timeseries", models=MODELS)
-
-
-def backwards(apps, schema_editor):
-    rename_content_types(apps, schema_editor, old="timeseries", new="ingest", models=MODELS)
+from portal.migration_ops import content_types_moved
 
 
 class Migration(migrations.Migration):
@@ -76,6 +66,6 @@ class Migration(migrations.Migration):
                     options={"db_table": "ingest_datapoint"},
                 ),
             ],
-            database_operations=[migrations.RunPython(forwards, backwards)],
+            database_operations=[content_types_moved(old="ingest", new="timeseries", models=["series", "fieldtype", "datapoint"])],
         ),
     ]

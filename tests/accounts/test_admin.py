@@ -14,12 +14,14 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from devices import keys, services
-from devices.models import ApiKey
+from accounts import keys
+from accounts import services as accounts
+from accounts.models import ApiKey
+from devices import services
 
 KEY_RE = re.compile(r"bcn_[0-9a-f]{16}_[A-Za-z0-9_\-]{20,128}")
-ADD_URL = "/admin/devices/apikey/add/"
-LIST_URL = "/admin/devices/apikey/"
+ADD_URL = "/admin/accounts/apikey/add/"
+LIST_URL = "/admin/accounts/apikey/"
 
 
 @pytest.fixture
@@ -76,7 +78,7 @@ def test_admin_issue_shows_plaintext_exactly_once(admin_client, org, device, cap
     assert (row.key_id, row.name, row.device, row.rate_limit) == (parsed.key_id, "telegraf", device, "120/m")
     assert row.scopes == ["metrics:read", "metrics:write"]
     assert row.digest == keys.digest(parsed.secret)
-    assert services.api_key_authenticate(plaintext) == row
+    assert accounts.api_key_authenticate(plaintext) == row
 
     # Never again: list, change page, history, LogEntry, session, logs.
     for url in (LIST_URL, f"{LIST_URL}{row.pk}/change/", f"{LIST_URL}{row.pk}/history/"):
@@ -113,9 +115,9 @@ def test_admin_issue_rejects_bad_rate_and_no_scopes(admin_client, org):
 
 
 def test_revoke_action(admin_client, org):
-    a = services.api_key_issue(organization=org, name="a", scopes=["metrics:read"])
-    b = services.api_key_issue(organization=org, name="b", scopes=["metrics:read"])
-    keep = services.api_key_issue(organization=org, name="keep", scopes=["metrics:read"])
+    a = accounts.api_key_issue(organization=org, name="a", scopes=["metrics:read"])
+    b = accounts.api_key_issue(organization=org, name="b", scopes=["metrics:read"])
+    keep = accounts.api_key_issue(organization=org, name="keep", scopes=["metrics:read"])
 
     response = admin_client.post(
         LIST_URL, {"action": "revoke_selected", "_selected_action": [a.api_key.pk, b.api_key.pk]}, follow=True
@@ -123,13 +125,13 @@ def test_revoke_action(admin_client, org):
 
     assert response.status_code == 200
     assert "Revoked 2 key(s)." in response.content.decode()
-    assert services.api_key_authenticate(a.plaintext) is None
-    assert services.api_key_authenticate(b.plaintext) is None
-    assert services.api_key_authenticate(keep.plaintext) == keep.api_key
+    assert accounts.api_key_authenticate(a.plaintext) is None
+    assert accounts.api_key_authenticate(b.plaintext) is None
+    assert accounts.api_key_authenticate(keep.plaintext) == keep.api_key
 
 
 def test_rotate_action_shows_each_new_key_once(admin_client, org):
-    old = [services.api_key_issue(organization=org, name=f"k{i}", scopes=["metrics:write"]) for i in range(2)]
+    old = [accounts.api_key_issue(organization=org, name=f"k{i}", scopes=["metrics:write"]) for i in range(2)]
 
     response = admin_client.post(
         LIST_URL, {"action": "rotate_selected", "_selected_action": [o.api_key.pk for o in old]}
@@ -140,10 +142,10 @@ def test_rotate_action_shows_each_new_key_once(admin_client, org):
     shown = set(KEY_RE.findall(page))
     assert len(shown) == 2
     for plaintext in shown:
-        new = services.api_key_authenticate(plaintext)
+        new = accounts.api_key_authenticate(plaintext)
         assert new is not None and new.rotated_from_id in {o.api_key.pk for o in old}
     for o in old:  # still valid during the grace period, but now with a deadline
-        assert services.api_key_authenticate(o.plaintext) == o.api_key
+        assert accounts.api_key_authenticate(o.plaintext) == o.api_key
         expires = ApiKey.objects.get(pk=o.api_key.pk).expires_at
         assert expires is not None
         assert abs(expires - timezone.now() - timedelta(hours=settings.API_KEY_ROTATION_GRACE_HOURS)) < timedelta(
@@ -154,9 +156,9 @@ def test_rotate_action_shows_each_new_key_once(admin_client, org):
 
 
 def test_key_search_by_prefix_and_status_filter(admin_client, org):
-    active = services.api_key_issue(organization=org, name="alpha", scopes=["metrics:read"])
-    gone = services.api_key_issue(organization=org, name="beta", scopes=["metrics:read"])
-    services.api_key_revoke(api_key=gone.api_key)
+    active = accounts.api_key_issue(organization=org, name="alpha", scopes=["metrics:read"])
+    gone = accounts.api_key_issue(organization=org, name="beta", scopes=["metrics:read"])
+    accounts.api_key_revoke(api_key=gone.api_key)
 
     by_prefix = admin_client.get(LIST_URL, {"q": f"bcn_{active.api_key.key_id}_…"}).content.decode()
     assert "alpha" in by_prefix and "beta" not in by_prefix
@@ -181,11 +183,11 @@ def test_device_list_state_column_filter_and_sort(admin_client, org):
 
 
 def test_organization_list_counts(admin_client, org, device, other_org):
-    services.api_key_issue(organization=org, name="k", scopes=["metrics:read"])
-    page = admin_client.get("/admin/devices/organization/").content.decode()
+    accounts.api_key_issue(organization=org, name="k", scopes=["metrics:read"])
+    page = admin_client.get("/admin/accounts/organization/").content.decode()
     assert '<td class="field-device_count">1</td>' in page
     assert '<td class="field-active_key_count">1</td>' in page
-    assert admin_client.get(f"/admin/devices/organization/{org.pk}/change/").status_code == 200
+    assert admin_client.get(f"/admin/accounts/organization/{org.pk}/change/").status_code == 200
 
 
 def test_add_form_narrows_devices_to_org_from_url(admin_client, org, other_org, device):
@@ -200,13 +202,13 @@ def test_device_search_by_tag_and_key_change_form(admin_client, org, device):
     found = admin_client.get("/admin/devices/device/", {"q": "lab"}).content.decode()
     assert "edge-01" in found and "edge-untagged" not in found
 
-    issued = services.api_key_issue(organization=org, name="ops", scopes=["metrics:read"])
+    issued = accounts.api_key_issue(organization=org, name="ops", scopes=["metrics:read"])
     url = f"{LIST_URL}{issued.api_key.pk}/change/"
     response = admin_client.post(
         url,
         {
             "name": "ops renamed",
-            "scopes": ["metrics:read", "gauges:read"],
+            "scopes": ["metrics:read", "metrics:write"],
             "expires_at_0": "",
             "expires_at_1": "",
             "rate_limit": "5/s",
@@ -214,9 +216,25 @@ def test_device_search_by_tag_and_key_change_form(admin_client, org, device):
     )
     assert response.status_code == 302
     row = ApiKey.objects.get(pk=issued.api_key.pk)
-    assert (row.name, row.scopes, row.rate_limit) == ("ops renamed", ["gauges:read", "metrics:read"], "5/s")
+    assert (row.name, row.scopes, row.rate_limit) == ("ops renamed", ["metrics:read", "metrics:write"], "5/s")
     assert row.digest == issued.api_key.digest and row.key_id == issued.api_key.key_id
-    assert services.api_key_authenticate(issued.plaintext) == row
+    assert accounts.api_key_authenticate(issued.plaintext) == row
+
+
+def test_only_registered_scopes_are_offered_and_accepted(admin_client, org):
+    # gauges:read belongs to an app that is not installed yet: not offered, and refused if posted.
+    page = admin_client.get(ADD_URL).content.decode()
+    assert 'value="metrics:write"' in page and 'value="metrics:read"' in page
+    assert "gauges:read" not in page and "loadtests:write" not in page
+    issued = accounts.api_key_issue(organization=org, name="ops", scopes=["metrics:read"])
+    response = admin_client.post(
+        f"{LIST_URL}{issued.api_key.pk}/change/",
+        {"name": "ops", "scopes": ["metrics:read", "gauges:read"], "expires_at_0": "", "expires_at_1": ""},
+    )
+    assert (
+        response.status_code == 200 and "gauges:read is not one of the available choices" in response.content.decode()
+    )
+    assert ApiKey.objects.get(pk=issued.api_key.pk).scopes == ["metrics:read"]
 
 
 def test_reposting_the_issue_form_does_not_issue_a_second_key(admin_client, org):

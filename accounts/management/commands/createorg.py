@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.text import slugify
 
-from devices import services
-from devices.models import Membership, Organization
+from accounts import services
+from accounts.models import Membership, Organization
 
 
 class Command(BaseCommand):

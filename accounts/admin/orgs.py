@@ -1,4 +1,4 @@
-"""Admin for organizations, memberships and devices."""
+"""Admin for organizations and memberships."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from devices import selectors
-from devices.models import Device, Membership, Organization
+from accounts.models import Membership, Organization
 
 
 class MembershipInline(admin.TabularInline):
@@ -78,47 +77,3 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__email", "organization__name", "organization__slug"]
     autocomplete_fields = ["user", "organization"]
     list_select_related = ["user", "organization"]
-
-
-class DeviceStateFilter(admin.SimpleListFilter):
-    """Filter on the state computed in SQL from last_seen_at and the org's thresholds."""
-
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [
-            ("live", "Live (seen recently)"),
-            ("stale", "Stale (late)"),
-            ("offline", "Offline"),
-            ("unseen", "Never seen"),
-        ]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        if value in selectors.STATES:
-            return queryset.filter(state=value)
-        return queryset
-
-
-@admin.register(Device)
-class DeviceAdmin(admin.ModelAdmin):
-    list_display = ["name", "organization", "state", "last_seen_at", "tags", "created_at"]
-    list_filter = ["organization", DeviceStateFilter]
-    search_fields = ["name", "slug", "tags", "organization__name", "organization__slug"]
-    list_select_related = ["organization"]
-    prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ["state", "last_seen_at", "created_at"]
-    fieldsets = [
-        (None, {"fields": ["organization", "name", "slug", "description"]}),
-        ("Tags", {"fields": ["tags"], "description": 'A JSON object of labels, e.g. {"site": "lab", "rack": "3"}.'}),
-        ("Status", {"fields": ["state", "last_seen_at", "created_at"]}),
-    ]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Device]:
-        return selectors.device_annotate_state(super().get_queryset(request))
-
-    @admin.display(description="state", ordering="state_rank")
-    def state(self, obj: Any) -> str:
-        # get_queryset annotates the state in SQL (list and change pages); the add page has none yet.
-        return str(getattr(obj, "state", "—"))

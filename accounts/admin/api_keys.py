@@ -1,4 +1,4 @@
-"""Admin for API keys: issue, rotate and revoke through devices.services.
+"""Admin for API keys: issue, rotate and revoke through accounts.services.
 
 The plaintext of a key exists only in the response to the POST that created it:
 it is rendered straight into that page (never put in a message, the session, a
@@ -17,9 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
-from devices import services
-from devices.admin.forms import ApiKeyChangeForm, ApiKeyIssueForm
-from devices.models import ApiKey
+from accounts import services
+from accounts.admin.forms import ApiKeyChangeForm, ApiKeyIssueForm
+from accounts.models import ApiKey
 
 _ISSUED_ATTR = "_beacon_issued_keys"  # request attribute: lives for one request only
 
@@ -192,10 +192,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
             "title": title,
             "opts": self.opts,
             "issued": [{"api_key": key, "plaintext": plaintext} for key, plaintext in issued],
-            "changelist_url": reverse("admin:devices_apikey_changelist", current_app=self.admin_site.name),
-            "add_url": reverse("admin:devices_apikey_add", current_app=self.admin_site.name),
+            "changelist_url": reverse("admin:accounts_apikey_changelist", current_app=self.admin_site.name),
+            "add_url": reverse("admin:accounts_apikey_add", current_app=self.admin_site.name),
         }
-        response = TemplateResponse(request, "admin/devices/apikey/issued.html", context)
+        response = TemplateResponse(request, "admin/accounts/apikey/issued.html", context)
         # The page holds secrets: no browser or proxy may keep a copy.
         add_never_cache_headers(response)
         response["Cache-Control"] = "no-store, no-cache, must-revalidate, private"

@@ -9,9 +9,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from devices import services
+from accounts import services as accounts
+from accounts.models import ApiKey, Membership, Organization
 from devices.management.commands.demo_seed import read_env_file
-from devices.models import ApiKey, Device, Membership, Organization
+from devices.models import Device
 
 
 def _run(*args: str, **kwargs: object) -> tuple[str, str]:
@@ -56,7 +57,7 @@ def test_issuekey_prints_a_key_that_authenticates(org, device, client_for):
         "120/m",
     )
     plaintext = out.strip()
-    api_key = services.api_key_authenticate(plaintext)
+    api_key = accounts.api_key_authenticate(plaintext)
     assert api_key is not None
     assert (api_key.organization, api_key.device, api_key.rate_limit) == (org, device, "120/m")
     assert api_key.scopes == ["metrics:read", "metrics:write"]
@@ -103,9 +104,9 @@ def test_demo_seed_is_idempotent(db, settings, tmp_path):
     assert first["BEACON_URL"] == "http://127.0.0.1:8000"
     assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
 
-    write = services.api_key_authenticate(first["BEACON_DEMO_WRITE_KEY"])
-    read = services.api_key_authenticate(first["BEACON_DEMO_READ_KEY"])
-    edge = services.api_key_authenticate(first["BEACON_EDGE01_KEY"])
+    write = accounts.api_key_authenticate(first["BEACON_DEMO_WRITE_KEY"])
+    read = accounts.api_key_authenticate(first["BEACON_DEMO_READ_KEY"])
+    edge = accounts.api_key_authenticate(first["BEACON_EDGE01_KEY"])
     assert write is not None and (write.scopes, write.device) == (["metrics:write"], None)
     assert read is not None and read.scopes == ["metrics:read"]
     assert edge is not None and edge.device is not None and edge.device.name == "edge-01"
@@ -122,9 +123,9 @@ def test_demo_seed_replaces_keys_that_no_longer_work(db, settings, tmp_path):
     keys_file = tmp_path / "demo-keys.env"
     _run("demo_seed", "--keys-file", str(keys_file))
     before = read_env_file(keys_file)
-    revoked = services.api_key_authenticate(before["BEACON_DEMO_READ_KEY"])
+    revoked = accounts.api_key_authenticate(before["BEACON_DEMO_READ_KEY"])
     assert revoked is not None
-    services.api_key_revoke(api_key=revoked)
+    accounts.api_key_revoke(api_key=revoked)
 
     out, _ = _run("demo_seed", "--keys-file", str(keys_file))
     after = read_env_file(keys_file)
@@ -132,7 +133,7 @@ def test_demo_seed_replaces_keys_that_no_longer_work(db, settings, tmp_path):
     assert "BEACON_DEMO_READ_KEY: issued" in out
     assert after["BEACON_DEMO_READ_KEY"] != before["BEACON_DEMO_READ_KEY"]
     assert after["BEACON_DEMO_WRITE_KEY"] == before["BEACON_DEMO_WRITE_KEY"]
-    assert services.api_key_authenticate(after["BEACON_DEMO_READ_KEY"]) is not None
+    assert accounts.api_key_authenticate(after["BEACON_DEMO_READ_KEY"]) is not None
 
 
 def test_demo_seed_refuses_public_passwords_outside_demo_mode(db, settings, tmp_path):

@@ -7,8 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from devices import keys, services
-from devices.models import ApiKey, Scope
+from accounts import keys
+from accounts import services as accounts
+from accounts.models import ApiKey
+from devices import services
+from ingest.scopes import METRICS_WRITE
 
 
 def _later(monkeypatch: pytest.MonkeyPatch, delta: timedelta) -> None:
@@ -18,7 +21,7 @@ def _later(monkeypatch: pytest.MonkeyPatch, delta: timedelta) -> None:
 
 
 def test_issue_stores_only_the_digest(org):
-    issued = services.api_key_issue(organization=org, name="agent", scopes=["metrics:write"])
+    issued = accounts.api_key_issue(organization=org, name="agent", scopes=["metrics:write"])
     parsed = keys.parse(issued.plaintext)
     assert parsed is not None
     row = ApiKey.objects.get(pk=issued.api_key.pk)
@@ -32,81 +35,81 @@ def test_issue_stores_only_the_digest(org):
 def test_issue_rejects_bad_input_and_creates_nothing(org, other_org):
     foreign = services.device_create(organization=other_org, name="foreign")
     with pytest.raises(ValueError, match="Unknown scope"):
-        services.api_key_issue(organization=org, name="k", scopes=["metrics:delete"])
+        accounts.api_key_issue(organization=org, name="k", scopes=["metrics:delete"])
     with pytest.raises(ValueError, match="at least one scope"):
-        services.api_key_issue(organization=org, name="k", scopes=[])
+        accounts.api_key_issue(organization=org, name="k", scopes=[])
     with pytest.raises(ValueError, match="another organization"):
-        services.api_key_issue(organization=org, name="k", scopes=["metrics:write"], device=foreign)
+        accounts.api_key_issue(organization=org, name="k", scopes=["metrics:write"], device=foreign)
     with pytest.raises(ValueError, match="Invalid rate limit '600 per minute'"):
-        services.api_key_issue(organization=org, name="k", scopes=["metrics:write"], rate_limit="600 per minute")
+        accounts.api_key_issue(organization=org, name="k", scopes=["metrics:write"], rate_limit="600 per minute")
     assert ApiKey.objects.count() == 0
 
 
 @pytest.mark.parametrize("rate", ["600/m", "10/s", "100/5m", "1/d", ""])
 def test_valid_rate_limits_accepted(rate):
-    assert services.validate_rate_limit(rate) == rate
+    assert accounts.validate_rate_limit(rate) == rate
 
 
 def test_authenticate_verify_revoke(org):
-    issued = services.api_key_issue(organization=org, name="agent", scopes=["metrics:write"])
-    assert services.api_key_authenticate(issued.plaintext) == issued.api_key
-    services.api_key_revoke(api_key=issued.api_key)
-    assert services.api_key_authenticate(issued.plaintext) is None
+    issued = accounts.api_key_issue(organization=org, name="agent", scopes=["metrics:write"])
+    assert accounts.api_key_authenticate(issued.plaintext) == issued.api_key
+    accounts.api_key_revoke(api_key=issued.api_key)
+    assert accounts.api_key_authenticate(issued.plaintext) is None
     assert ApiKey.objects.get(pk=issued.api_key.pk).revoked_at is not None
 
 
 def test_expired_key_rejected(org, monkeypatch):
-    issued = services.api_key_issue(
+    issued = accounts.api_key_issue(
         organization=org, name="temp", scopes=["metrics:read"], expires_at=timezone.now() + timedelta(hours=1)
     )
-    assert services.api_key_authenticate(issued.plaintext) is not None
+    assert accounts.api_key_authenticate(issued.plaintext) is not None
     _later(monkeypatch, timedelta(hours=1, seconds=1))
-    assert services.api_key_authenticate(issued.plaintext) is None
+    assert accounts.api_key_authenticate(issued.plaintext) is None
 
 
 def test_rotation_grace_then_old_key_fails(org, device, monkeypatch):
-    old = services.api_key_issue(
+    old = accounts.api_key_issue(
         organization=org, name="agent", scopes=["metrics:write"], device=device, rate_limit="60/m"
     )
-    new = services.api_key_rotate(api_key=old.api_key, grace=timedelta(hours=2))
+    new = accounts.api_key_rotate(api_key=old.api_key, grace=timedelta(hours=2))
 
     assert new.plaintext != old.plaintext
     assert new.api_key.rotated_from == old.api_key
     assert (new.api_key.scopes, new.api_key.device, new.api_key.rate_limit) == (["metrics:write"], device, "60/m")
-    assert services.api_key_authenticate(old.plaintext) == old.api_key  # within the grace period
-    assert services.api_key_authenticate(new.plaintext) == new.api_key
+    assert accounts.api_key_authenticate(old.plaintext) == old.api_key  # within the grace period
+    assert accounts.api_key_authenticate(new.plaintext) == new.api_key
     with pytest.raises(ValueError, match="already been rotated"):
-        services.api_key_rotate(api_key=old.api_key)
+        accounts.api_key_rotate(api_key=old.api_key)
 
     _later(monkeypatch, timedelta(hours=2, seconds=1))
-    assert services.api_key_authenticate(old.plaintext) is None
-    assert services.api_key_authenticate(new.plaintext) == new.api_key
+    assert accounts.api_key_authenticate(old.plaintext) is None
+    assert accounts.api_key_authenticate(new.plaintext) == new.api_key
 
 
 def test_revoked_key_cannot_be_rotated(org):
-    issued = services.api_key_issue(organization=org, name="agent", scopes=["metrics:write"])
-    services.api_key_revoke(api_key=issued.api_key)
+    issued = accounts.api_key_issue(organization=org, name="agent", scopes=["metrics:write"])
+    accounts.api_key_revoke(api_key=issued.api_key)
     with pytest.raises(ValueError, match="Only an active key"):
-        services.api_key_rotate(api_key=issued.api_key)
+        accounts.api_key_rotate(api_key=issued.api_key)
     assert ApiKey.objects.count() == 1
 
 
 def test_last_used_written_at_most_once_a_minute(org, monkeypatch, django_assert_num_queries, settings):
     settings.API_KEY_CACHE_SECONDS = 0  # the database path; the memory is covered by test_key_cache.py
-    issued = services.api_key_issue(organization=org, name="agent", scopes=["metrics:read"])
+    issued = accounts.api_key_issue(organization=org, name="agent", scopes=["metrics:read"])
     with django_assert_num_queries(2):  # SELECT + UPDATE last_used_at
-        services.api_key_authenticate(issued.plaintext)
+        accounts.api_key_authenticate(issued.plaintext)
     first = ApiKey.objects.get(pk=issued.api_key.pk).last_used_at
     assert first is not None
 
     _later(monkeypatch, timedelta(seconds=59))
     with django_assert_num_queries(1):  # SELECT only
-        services.api_key_authenticate(issued.plaintext)
+        accounts.api_key_authenticate(issued.plaintext)
     assert ApiKey.objects.get(pk=issued.api_key.pk).last_used_at == first
 
     _later(monkeypatch, timedelta(seconds=61))
     with django_assert_num_queries(2):
-        services.api_key_authenticate(issued.plaintext)
+        accounts.api_key_authenticate(issued.plaintext)
     assert ApiKey.objects.get(pk=issued.api_key.pk).last_used_at > first
 
 
@@ -124,7 +127,7 @@ def test_unknown_id_wrong_secret_and_malformed_key_look_the_same(org, issue_key,
     wrong_secret = f"bcn_{parsed.key_id}_{'A' * len(parsed.secret)}"
     unknown_id = f"bcn_{'0' * 16}_{parsed.secret}"
     revoked = issue_key(org, ["metrics:read"])
-    services.api_key_revoke(api_key=ApiKey.objects.get(key_id=keys.parse(revoked).key_id))  # type: ignore[union-attr]
+    accounts.api_key_revoke(api_key=ApiKey.objects.get(key_id=keys.parse(revoked).key_id))  # type: ignore[union-attr]
 
     responses = [
         client_for(candidate).get("/api/v1/devices/")
@@ -145,7 +148,7 @@ def test_missing_credentials_is_401(db, client):
 
 
 def test_missing_scope_is_403_naming_the_scope(org, issue_key, client_for):
-    response = client_for(issue_key(org, [Scope.METRICS_WRITE])).get("/api/v1/devices/")
+    response = client_for(issue_key(org, [METRICS_WRITE])).get("/api/v1/devices/")
     assert response.status_code == 403
     assert response.json() == {"code": "forbidden", "message": "This API key lacks the 'metrics:read' scope."}
 
@@ -153,8 +156,8 @@ def test_missing_scope_is_403_naming_the_scope(org, issue_key, client_for):
 def test_device_bound_key_acts_only_for_its_device(org, other_org, device):
     sibling = services.device_create(organization=org, name="edge-02")
     foreign = services.device_create(organization=other_org, name="edge-01")
-    bound = services.api_key_issue(organization=org, name="b", scopes=["metrics:write"], device=device).api_key
-    org_wide = services.api_key_issue(organization=org, name="o", scopes=["metrics:write"]).api_key
+    bound = accounts.api_key_issue(organization=org, name="b", scopes=["metrics:write"], device=device).api_key
+    org_wide = accounts.api_key_issue(organization=org, name="o", scopes=["metrics:write"]).api_key
 
     assert bound.can_act_for_device(device) is True
     assert bound.can_act_for_device(sibling) is False
@@ -186,10 +189,10 @@ def test_authenticate_loads_the_same_objects_as_the_orm(org, device):
     org.stale_after = timedelta(seconds=45)
     org.save()
     expires = timezone.now() + timedelta(days=3)
-    issued = services.api_key_issue(
+    issued = accounts.api_key_issue(
         organization=org, name="bound", scopes=["metrics:write", "metrics:read"], device=device, expires_at=expires
     )
-    loaded = services.api_key_authenticate(issued.plaintext)
+    loaded = accounts.api_key_authenticate(issued.plaintext)
     expected = ApiKey.objects.select_related("organization", "device").get(pk=issued.api_key.pk)
     assert loaded is not None
     for model_pair in ((loaded, expected), (loaded.organization, expected.organization), (loaded.device, device)):

@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Model
 
-from devices.models import ApiKey
+from accounts.models import ApiKey
 
 _MAX_ENTRIES = 10_000
 # key_id -> (digest, key, monotonic deadline). One entry per key id: a second secret for the same id
@@ -72,10 +72,12 @@ def _on_owner_change(sender: type[Model], instance: Model, **kwargs: Any) -> Non
 def connect_signals() -> None:
     from django.db.models.signals import post_delete, post_save
 
-    from devices.models import Device, Organization
+    from accounts.models import Organization
 
-    post_save.connect(_on_key_change, sender=ApiKey, dispatch_uid="devices.key_cache.save")
-    post_delete.connect(_on_key_change, sender=ApiKey, dispatch_uid="devices.key_cache.delete")
-    for model in (Organization, Device):
-        post_save.connect(_on_owner_change, sender=model, dispatch_uid=f"devices.key_cache.save.{model.__name__}")
-        post_delete.connect(_on_owner_change, sender=model, dispatch_uid=f"devices.key_cache.delete.{model.__name__}")
+    device_model = ApiKey.device_model()
+    post_save.connect(_on_key_change, sender=ApiKey, dispatch_uid="accounts.key_cache.save")
+    post_delete.connect(_on_key_change, sender=ApiKey, dispatch_uid="accounts.key_cache.delete")
+    for model in (Organization, device_model):
+        name = model.__name__
+        post_save.connect(_on_owner_change, sender=model, dispatch_uid=f"accounts.key_cache.save.{name}")
+        post_delete.connect(_on_owner_change, sender=model, dispatch_uid=f"accounts.key_cache.delete.{name}")

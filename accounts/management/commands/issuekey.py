@@ -8,8 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from devices import services
-from devices.models import Device, Organization, Scope
+from accounts import services
+from accounts.models import ApiKey, Organization
+from accounts.scopes import registered_scopes
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--org", required=True, help="Organization slug.")
         parser.add_argument("--name", required=True, help="What uses the key, e.g. 'telegraf on edge-01'.")
         parser.add_argument(
-            "--scopes", required=True, help=f"Comma-separated scopes; any of: {', '.join(Scope.values)}."
+            "--scopes", required=True, help=f"Comma-separated scopes; any of: {', '.join(registered_scopes())}."
         )
         parser.add_argument("--device", help="Bind the key to this device (by name) of the organization.")
         parser.add_argument("--expires-days", type=int, help="Expire the key after N days (default: never).")
@@ -38,17 +39,17 @@ class Command(BaseCommand):
             ) from None
 
         scopes = [s.strip() for s in options["scopes"].split(",") if s.strip()]
-        unknown = sorted(set(scopes) - set(Scope.values))
+        valid = registered_scopes()
+        unknown = sorted(set(scopes) - set(valid))
         if unknown or not scopes:
-            raise CommandError(
-                f"Unknown scope(s) {', '.join(unknown) or '(none given)'}; valid: {', '.join(Scope.values)}."
-            )
+            raise CommandError(f"Unknown scope(s) {', '.join(unknown) or '(none given)'}; valid: {', '.join(valid)}.")
 
-        device = None
+        device: Any = None
         if options["device"]:
+            Device = ApiKey.device_model()
             try:
-                device = Device.objects.get(organization=org, name=options["device"])
-            except Device.DoesNotExist:
+                device = Device._default_manager.get(organization=org, name=options["device"])
+            except Device.DoesNotExist:  # type: ignore[attr-defined]
                 raise CommandError(
                     f"Organization {org.slug!r} has no device named {options['device']!r}; "
                     "add it in the admin (Devices → Add) or drop --device for an organization-wide key."

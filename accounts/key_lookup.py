@@ -15,9 +15,12 @@ from django.db import connections, router
 from django.db.models import Field, Model
 from django.db.models.expressions import Col
 
-from devices.models import ApiKey, Device, Organization
+from accounts.models import ApiKey, Organization
 
-_MODELS: tuple[type[Model], ...] = (ApiKey, Organization, Device)
+
+@cache
+def _models() -> tuple[type[Model], ...]:
+    return (ApiKey, Organization, ApiKey.device_model())
 
 
 def _fields(model: type[Model]) -> list[Field[Any, Any]]:
@@ -27,8 +30,8 @@ def _fields(model: type[Model]) -> list[Field[Any, Any]]:
 @cache
 def _sql(alias: str) -> str:
     qn = connections[alias].ops.quote_name
-    key, org, dev = (m._meta.db_table for m in _MODELS)
-    columns = [f"{qn(m._meta.db_table)}.{qn(f.column)}" for m in _MODELS for f in _fields(m)]
+    key, org, dev = (m._meta.db_table for m in _models())
+    columns = [f"{qn(m._meta.db_table)}.{qn(f.column)}" for m in _models() for f in _fields(m)]
     # Only identifiers from model metadata are interpolated; the key id is a bound parameter.
     return (
         f"SELECT {', '.join(columns)} FROM {qn(key)} "  # noqa: S608
@@ -42,7 +45,7 @@ def _sql(alias: str) -> str:
 def _converters(alias: str) -> list[tuple[type[Model], list[str], list[tuple[Col, list[Any]]]]]:
     connection = connections[alias]
     plan = []
-    for model in _MODELS:
+    for model in _models():
         fields = _fields(model)
         per_field = []
         for field in fields:
@@ -76,5 +79,5 @@ def api_key_with_relations(key_id: str) -> ApiKey | None:
     api_key, organization, device = instances
     assert isinstance(api_key, ApiKey) and isinstance(organization, Organization)
     api_key.organization = organization
-    api_key.device = device if isinstance(device, Device) else None
+    api_key.device = device if isinstance(device, ApiKey.device_model()) else None  # type: ignore[assignment]
     return api_key

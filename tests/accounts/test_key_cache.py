@@ -11,9 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from devices import key_cache, services
-from devices.models import ApiKey, Organization
-from devices.services import api_key_authenticate
+from accounts import key_cache
+from accounts import services as accounts
+from accounts.models import ApiKey, Organization
+from accounts.services import api_key_authenticate
 
 
 def _key_id(plaintext: str) -> str:
@@ -56,7 +57,7 @@ def test_revoking_in_this_process_takes_effect_immediately(
     settings.API_KEY_CACHE_SECONDS = 60
     plaintext = issue_key(org, ["metrics:write"])
     assert api_key_authenticate(plaintext) is not None
-    services.api_key_revoke(api_key=ApiKey.objects.get(key_id=_key_id(plaintext)))  # a fresh instance
+    accounts.api_key_revoke(api_key=ApiKey.objects.get(key_id=_key_id(plaintext)))  # a fresh instance
     assert api_key_authenticate(plaintext) is None
 
 
@@ -79,7 +80,7 @@ def test_rotation_and_deletion_drop_the_memory(org: Organization, issue_key: Cal
     api_key_authenticate(plaintext)
     key_id = _key_id(plaintext)
     assert key_id in key_cache._entries
-    services.api_key_rotate(api_key=ApiKey.objects.get(key_id=key_id))
+    accounts.api_key_rotate(api_key=ApiKey.objects.get(key_id=key_id))
     assert key_id not in key_cache._entries
     api_key_authenticate(plaintext)  # still valid during the grace period: remembered again
     ApiKey.objects.get(key_id=key_id).delete()

@@ -8,13 +8,14 @@ from typing import Any
 from django import forms
 from django.core.cache import cache
 
-from devices import services
-from devices.models import ApiKey, Device, Scope
+from accounts import services
+from accounts.models import ApiKey
+from accounts.scopes import scope_choices
 
 
 def _scope_field() -> forms.MultipleChoiceField:
     return forms.MultipleChoiceField(
-        choices=Scope.choices,
+        choices=scope_choices,  # only scopes an installed app registered
         widget=forms.CheckboxSelectMultiple,
         help_text="What the key may do. Agents and Telegraf need 'Write metrics'; dashboards need 'Read metrics'.",
     )
@@ -60,7 +61,8 @@ class ApiKeyIssueForm(_ApiKeyFormBase):
         super().__init__(*args, **kwargs)
         device_field = self.fields["device"]
         assert isinstance(device_field, forms.ModelChoiceField)
-        device_field.queryset = Device.objects.select_related("organization").order_by("organization__name", "name")
+        devices = ApiKey.device_model()._default_manager.select_related("organization")
+        device_field.queryset = devices.order_by("organization__name", "name")
         # "?organization=<id>" in the add URL narrows the device list to that org's devices. A POST keeps the
         # full list so clean() can say which organization a wrongly chosen device belongs to.
         org_id = None if self.is_bound else self.initial.get("organization")

@@ -1,0 +1,76 @@
+"""`GET /api/v1/status`: version, dependency health, and one section per app from settings.STATUS_SECTIONS.
+
+Apps contribute sections by dotted path (`{"store": "timeseries.health.store_status", ...}`): each is a
+callable `(organization) -> dict` that never raises, so portal imports no app to add a line. A section
+that raises anyway is reported as an error in its own place and the others still answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from portal import __version__
+from portal.api.ratelimit import RateLimitedMixin
+from portal.api.schema import error_responses
+from portal.health import run_checks
+
+
+class StatusCheckSerializer(serializers.Serializer[dict]):
+    status = serializers.ChoiceField(choices=["ok", "error"])
+    latency_ms = serializers.FloatField()
+    error = serializers.CharField(required=False)
+
+
+class StoreStatusSerializer(serializers.Serializer[dict]):
+    backend = serializers.CharField()
+    status = serializers.ChoiceField(choices=["ok", "error"])
+    latency_ms = serializers.FloatField()
+    error = serializers.CharField(required=False)
+
+
+class StatusSerializer(serializers.Serializer[dict]):
+    """The fixed part; every STATUS_SECTIONS name adds a top-level object (`store`, `devices`, ...)."""
+
+    version = serializers.CharField()
+    organization = serializers.CharField()
+    checks = serializers.DictField(child=StatusCheckSerializer())
+    store = StoreStatusSerializer(help_text="Time-series store: backend, health, ping latency (timeseries.health).")
+    devices = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Device counts by state (devices.selectors)."
+    )
+
+
+def status_sections(organization: Any) -> dict[str, Any]:
+    sections: dict[str, Any] = {}
+    for name, path in settings.STATUS_SECTIONS.items():
+        try:
+            sections[name] = import_string(path)(organization)
+        except Exception as exc:  # one broken contribution must not take the page down
+            sections[name] = {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return sections
+
+
+class StatusApi(RateLimitedMixin):
+    """Version, dependency health with latency, the time-series store, and device counts by state."""
+
+    required_scope = "metrics:read"  # registered by ingest; reading an organization's telemetry
+
+    @extend_schema(
+        responses={200: StatusSerializer, **error_responses(401, 403, 404, 429, e403="Lacks `metrics:read`.")}
+    )
+    def get(self, request: Request) -> Response:
+        from accounts.tenancy import request_organization  # portal is the top layer; imported where used
+
+        organization = request_organization(request)
+        # The store is reported in its own section (backend name too), so skip its generic check.
+        checks = run_checks([name for name in settings.HEALTH_CHECKS if name not in ("broker", "store")])
+        body = {"version": __version__, "organization": organization.slug, "checks": checks}
+        body.update(status_sections(organization))
+        return Response(body)
