@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -186,7 +188,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
             return super().response_add(request, obj, post_url_continue)
         return self._render_issued(request, issued, title="API key issued")
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Issuing shows a working plaintext, which only a user allowed to change keys may see.
+        return super().has_add_permission(request) and self.has_change_permission(request)
+
     def _render_issued(self, request: HttpRequest, issued: list[tuple[ApiKey, str]], *, title: str) -> HttpResponse:
+        # The last gate before a plaintext is shown, whatever path led here. Callers run in a
+        # transaction (the add view's, the rotate action's), so raising leaves no key nobody saw.
+        if not all(self.has_change_permission(request, api_key) for api_key, _ in issued):
+            raise PermissionDenied("Showing a new API key needs the permission to change API keys.")
         context = {
             **self.admin_site.each_context(request),
             "title": title,
@@ -203,7 +213,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     # --- actions ---
 
-    @admin.action(description="Revoke selected API keys (they stop working immediately)")
+    # Both actions change keys (rotation also shows new plaintexts): a view-only staff user must not run them.
+    @admin.action(description="Revoke selected API keys (they stop working immediately)", permissions=["change"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         revoked = 0
         for api_key in queryset:
@@ -217,18 +228,21 @@ class ApiKeyAdmin(admin.ModelAdmin):
             self.message_user(request, f"{skipped} key(s) were already revoked and were left as they were.")
 
     @admin.action(
-        description="Rotate selected API keys (issue replacements; old keys keep working for the grace period)"
+        description="Rotate selected API keys (issue replacements; old keys keep working for the grace period)",
+        permissions=["change"],
     )
     def rotate_selected(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> HttpResponse | None:
         issued: list[tuple[ApiKey, str]] = []
-        for api_key in queryset.select_related("organization", "device"):
-            try:
-                new = services.api_key_rotate(api_key=api_key)
-            except ValueError as exc:
-                self.message_user(request, f"{api_key}: not rotated: {exc}", messages.WARNING)
-                continue
-            self.log_addition(request, new.api_key, [{"added": {}}])
-            issued.append((new.api_key, new.plaintext))
-        if not issued:
-            return None
-        return self._render_issued(request, issued, title="API keys rotated")
+        # One transaction: if the page may not be shown, no replacement is left behind.
+        with transaction.atomic():
+            for api_key in queryset.select_related("organization", "device"):
+                try:
+                    new = services.api_key_rotate(api_key=api_key)
+                except ValueError as exc:
+                    self.message_user(request, f"{api_key}: not rotated: {exc}", messages.WARNING)
+                    continue
+                self.log_addition(request, new.api_key, [{"added": {}}])
+                issued.append((new.api_key, new.plaintext))
+            if not issued:
+                return None
+            return self._render_issued(request, issued, title="API keys rotated")
