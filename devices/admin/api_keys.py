@@ -7,13 +7,15 @@ log line or LogEntry), and the page is marked `Cache-Control: no-store`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +26,13 @@ from devices.admin.forms import ApiKeyChangeForm, ApiKeyIssueForm
 from devices.models import ApiKey
 
 _ISSUED_ATTR = "_beacon_issued_keys"  # request attribute: lives for one request only
+# "bcn_<key id>_<secret>", "bcn_<key id>_…" or a bare "bcn_<partial id>" typed into the search box.
+_PASTED_KEY = re.compile(r"bcn_([0-9a-f]*)\S*", re.IGNORECASE)
+
+
+def _key_ids_only(term: str) -> str:
+    """The search term with each pasted key reduced to its key id."""
+    return _PASTED_KEY.sub(lambda m: m.group(1), term).strip()
 
 
 class ActiveFilter(admin.SimpleListFilter):
@@ -150,13 +159,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
             kwargs["fields"] = ApiKeyIssueForm.Meta.fields
         return super().get_form(request, obj, change=change, **kwargs)
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # Admins paste what they have: "bcn_<key_id>_…" or even a whole key. A whole key in `?q=`
+        # would be echoed in the search box and kept in browser history, so answer with a redirect
+        # to the key-id-only search first (gunicorn's access log redacts the request line).
+        term = request.GET.get(SEARCH_VAR, "")
+        if _PASTED_KEY.search(term):
+            query = request.GET.copy()
+            query[SEARCH_VAR] = _key_ids_only(term)
+            return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+        return super().changelist_view(request, extra_context)
+
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[ApiKey], search_term: str) -> Any:
-        # Admins paste what they have: "bcn_<key_id>_…" or even a whole key. Search by the key id
-        # only, so a pasted secret is never used in a query.
-        term = search_term.strip()
-        if term.startswith("bcn_"):
-            search_term = term.split("_")[1]
-        return super().get_search_results(request, queryset, search_term)
+        # Any other way in (a POSTed changelist keeps ?q=): a secret is never used in a query.
+        return super().get_search_results(request, queryset, _key_ids_only(search_term))
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:
