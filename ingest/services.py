@@ -186,8 +186,7 @@ def _register_devices(
             )
         # The conflicting row was deleted between our insert and our read: rare, and a retry succeeds.
         raise IngestUnavailable(
-            f"{_where(locations, i)}: device {name!r} was deleted while being registered; nothing was written, "
-            "retry",
+            f"{_where(locations, i)}: device {name!r} was deleted while being registered; nothing was written, retry",
             retry_after=settings.INGEST_RETRY_AFTER_SECONDS,
         )
     return ids
