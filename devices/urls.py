@@ -4,5 +4,7 @@ from devices import apis
 
 urlpatterns = [
     path("devices/", apis.DeviceListApi.as_view(), name="device-list"),
+    path("devices/<slug:slug>", apis.DeviceDetailApi.as_view(), name="device-detail"),
+    path("whoami", apis.WhoamiApi.as_view(), name="whoami"),
     path("status", apis.StatusApi.as_view(), name="status"),
 ]
