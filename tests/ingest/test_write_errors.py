@@ -275,3 +275,8 @@ def test_json_non_string_tag_values_are_refused_not_stored_as_text(
     check(js(api, item), 400, "invalid", message)
     assert_nothing_written()
     assert not Device.objects.filter(name="7").exists()
+
+
+@pytest.mark.parametrize("declared", ["-1", "12abc"])
+def test_invalid_content_length_is_400(api: APIClient, declared: str) -> None:
+    check(lp(api, GOOD, CONTENT_LENGTH=declared), 400, "invalid", f"invalid Content-Length {declared!r}")
