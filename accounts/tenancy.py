@@ -45,3 +45,9 @@ def _member_organization(request: Request) -> Organization:
     if len(mine) > 1:
         raise InvalidRequest("you are a member of several organizations; name one with ?org=<slug>")
     return mine[0]
+
+
+def request_device_id(request: Request) -> int | None:
+    """The device a device-bound key acts for (it sees only that one), or None (org-wide key, member)."""
+    auth = request.auth
+    return auth.device_id if isinstance(auth, ApiKey) else None

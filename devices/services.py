@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Organization
 from devices.models import Device
-from portal.api.errors import Forbidden, InvalidRequest
+from portal.api.errors import Forbidden, InvalidRequest, Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -35,19 +36,6 @@ def device_create(
     return Device.objects.create(
         organization=organization, name=name, slug=device_slug(name), tags=tags or {}, description=description
     )
-
-
-def device_get_or_register(*, organization: Organization, name: str) -> Device:
-    """Return the org's device called `name`, creating it; safe under concurrent first writes."""
-    try:
-        return Device.objects.get(organization=organization, name=name)
-    except Device.DoesNotExist:
-        pass
-    try:
-        with transaction.atomic():
-            return device_create(organization=organization, name=name)
-    except IntegrityError:
-        return Device.objects.get(organization=organization, name=name)
 
 
 def device_mark_seen(*, device_ids: list[int], at: datetime, resolution: timedelta) -> int:
@@ -82,8 +70,8 @@ def device_plan_for_write(*, organization: Organization, names: dict[str, int]) 
     """Which of `names` ({device name: first point index}) exist, and which a write may create.
 
     Refusals are ApiErrors naming the point (`point=`), so the caller can say which line or item.
-    Unknown devices are only created after the store accepted the write (devices_register), so a refused
-    write leaves no trace; a name whose slug is taken is refused here, before writing.
+    Unknown devices are created by devices_register inside the write's transaction, so a refused write
+    leaves no trace.
     """
     for name, i in names.items():
         if len(name) > _DEVICE_NAME_MAX:
@@ -104,19 +92,10 @@ def device_plan_for_write(*, organization: Organization, names: dict[str, int]) 
         slug = device_slug(name)
         other = slugs.setdefault(slug, name)
         if other != name:
-            # Two new devices would share a slug: refused here, before the store write, not by the
-            # unique constraint afterwards (which answered 500 with the points already stored).
+            # Two new devices of one write would share a slug: refused before anything is written.
             raise InvalidRequest(
                 f"new device names {other!r} and {name!r} have the same slug {slug!r}; use one name", point=i
             )
-    taken = Device.objects.filter(organization=organization, slug__in=list(slugs)).values_list("slug", flat=True)
-    for slug in taken:
-        name = slugs[slug]
-        raise InvalidRequest(
-            f"device name {name!r} clashes with an existing device whose slug is {slug!r}; "
-            "use that device's exact name",
-            point=missing[name],
-        )
     return DevicePlan(known=known, missing=missing)
 
 
@@ -150,15 +129,54 @@ def _remember_device(organization_id: int, name: str, device_id: int, now: float
     _device_memo[(organization_id, name)] = (device_id, now + DEVICE_MEMO_SECONDS)
 
 
-def devices_register(*, organization: Organization, names: list[str]) -> list[int]:
-    """Create (or find, under concurrent first writes) the org's devices `names`; their ids."""
-    ids = []
-    now = time.monotonic()
-    for name in names:
-        device_id = device_get_or_register(organization=organization, name=name).id
-        _remember_device(organization.id, name, device_id, now)
-        ids.append(device_id)
-        logger.info("device auto-registered", extra={"device": name})
+def devices_register(*, organization: Organization, missing: dict[str, int]) -> dict[str, int]:
+    """Create the org's new devices `missing` ({name: first point index}) race-free; {name: id}.
+
+    Run it inside the write's transaction (the rows commit with the stored points, a refused write rolls
+    them back); the memo is filled only once that transaction commits.
+    INSERT ... ON CONFLICT DO NOTHING waits for a concurrent, uncommitted insert of the same name
+    or slug, then skips the row, so once it returns the winner is visible to the next query: a
+    concurrent first write of the same device just uses it (not a 400 "clashes", not a 500). Only
+    a winner with another name on our slug (`edge 1` vs `edge-1`) is a real clash: a 400, and the
+    caller's transaction rolls back before the store is written. Rows are inserted in slug order,
+    so two writers registering overlapping sets lock them in the same order and cannot deadlock.
+    """
+    slugs = {device_slug(name): name for name in missing}
+    new = [Device(organization=organization, name=slugs[slug], slug=slug) for slug in sorted(slugs)]
+    Device.objects.bulk_create(new, ignore_conflicts=True)
+    rows = Device.objects.filter(Q(name__in=list(missing)) | Q(slug__in=list(slugs)), organization=organization)
+    by_name: dict[str, int] = {}
+    by_slug: dict[str, str] = {}
+    for device_id, name, slug in rows.values_list("id", "name", "slug"):
+        by_name[name] = device_id
+        by_slug[slug] = name
+    ids: dict[str, int] = {}
+    for slug in sorted(slugs):
+        name = slugs[slug]
+        if name in by_name:
+            ids[name] = by_name[name]
+            continue
+        i = missing[name]
+        if slug in by_slug:
+            raise InvalidRequest(
+                f"device name {name!r} clashes with the existing device {by_slug[slug]!r}, whose slug is "
+                f"{slug!r}; use that device's exact name (nothing was written)",
+                point=i,
+            )
+        # The conflicting row was deleted between our insert and our read: rare, and a retry succeeds.
+        raise Unavailable(
+            f"device {name!r} was deleted while being registered; nothing was written, retry",
+            point=i,
+            retry_after=settings.INGEST_RETRY_AFTER_SECONDS,
+        )
+
+    def remember() -> None:
+        now = time.monotonic()
+        for name, device_id in ids.items():
+            _remember_device(organization.id, name, device_id, now)
+
+    transaction.on_commit(remember)
+    logger.info("devices registered", extra={"devices": sorted(ids)[:20]})
     return ids
 
 

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import transaction
 
 from accounts.models import ApiKey
 from devices import services as devices
@@ -28,7 +29,7 @@ class IngestResult:
     points: int
     values: int  # field values stored
     devices: list[str] = field(default_factory=list)
-    registered: list[str] = field(default_factory=list)  # devices created by this write
+    registered: list[str] = field(default_factory=list)  # devices new to this write (created by it or a racer)
 
 
 def _bind_to_key_device(api_key: ApiKey, points: list[Point]) -> list[Point]:
@@ -66,8 +67,17 @@ def _device_names(points: list[Point]) -> dict[str, int]:
     return names
 
 
-def _store_rejection(exc: StoreError) -> InvalidRequest:
-    return InvalidRequest(f"{exc.reason[:400]} (nothing was written)", point=exc.point)
+def _store_write(organization_id: int, points: list[Point]) -> None:
+    try:
+        get_store().write(tenant=str(organization_id), points=points)
+    except StoreUnavailable as exc:
+        logger.warning("time-series store unavailable; write refused", extra={"error": str(exc)[:200]})
+        raise Unavailable(
+            "the time-series store is unavailable; nothing was written, retry later",
+            retry_after=settings.INGEST_RETRY_AFTER_SECONDS,
+        ) from None
+    except StoreError as exc:
+        raise InvalidRequest(f"{exc.reason[:400]} (nothing was written)", point=exc.point) from None
 
 
 def metrics_ingest(*, api_key: ApiKey, batch: Batch) -> IngestResult:
@@ -89,18 +99,15 @@ def _ingest(api_key: ApiKey, points: list[Point]) -> IngestResult:
         plan = devices.device_plan_for_write(organization=organization, names=_device_names(points))
         device_ids = list(plan.known.values())
         device_names = sorted([*plan.known, *plan.missing])
-    try:
-        get_store().write(tenant=str(organization.id), points=points)
-    except StoreUnavailable as exc:
-        logger.warning("time-series store unavailable; write refused", extra={"error": str(exc)[:200]})
-        raise Unavailable(
-            "the time-series store is unavailable; nothing was written, retry later",
-            retry_after=settings.INGEST_RETRY_AFTER_SECONDS,
-        ) from None
-    except StoreError as exc:
-        raise _store_rejection(exc) from None
     if plan.missing:
-        device_ids += devices.devices_register(organization=organization, names=list(plan.missing))
+        # One transaction: the new device rows commit only with the stored points (and, on the sql
+        # store, in the same commit); a refused write rolls them back.
+        with transaction.atomic():
+            registered = devices.devices_register(organization=organization, missing=plan.missing)
+            _store_write(organization.id, points)
+        device_ids += list(registered.values())
+    else:
+        _store_write(organization.id, points)
     devices.devices_mark_seen(device_ids=device_ids)
     values = sum(len(p.fields) for p in points)
     logger.debug("metrics ingested", extra={"points": len(points), "values": values, "devices": len(device_ids)})

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Layer of each app (or portal module prefix); lowest first. Longest prefix wins.
 LAYERS: dict[str, int] = {
-    "portal": 1,  # the package itself holds only __version__
+    "portal": 7,  # the top, except the layer-1 modules below
     "portal.api": 1,
     "portal.env": 1,
     "portal.logging": 1,
@@ -30,7 +30,7 @@ LAYERS: dict[str, int] = {
     "loadtests": 6,
     "registry": 6,
     "alerts": 6,
-    # The top: settings, URLs, Celery, status, health, middleware, WSGI, portal's commands.
+    # The top, named for the reader: settings, URLs, Celery, status, health, middleware, WSGI, commands.
     "portal.settings": 7,
     "portal.urls": 7,
     "portal.celery": 7,
