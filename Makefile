@@ -26,7 +26,13 @@ $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 	$(PIP) install -q -r requirements/dev.txt
 	@touch $@
 
-venv: $(VENV)/.installed
+# uPlot from the npm registry (package-lock.json), copied into static/vendor/ (not committed).
+VENDOR := static/vendor/uplot/uPlot.iife.min.js
+$(VENDOR): package.json package-lock.json scripts/vendor_static.sh
+	scripts/vendor_static.sh
+	@touch $@
+
+venv: $(VENV)/.installed $(VENDOR)
 
 demo: venv
 	PY=$(PY) HOST=$(HOST) PORT=$(PORT) scripts/demo.sh
@@ -48,4 +54,4 @@ lock: venv
 	cd requirements && ../$(VENV)/bin/uv pip compile -q --generate-hashes --python-version 3.11 dev.in -o dev.txt
 
 clean:
-	rm -rf var/ logs/ staticfiles/ .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var/ logs/ staticfiles/ static/vendor/ node_modules/ .pytest_cache .mypy_cache .ruff_cache

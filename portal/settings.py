@@ -83,6 +83,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.organizations",
+                "portal.pages.context.page_settings",
             ],
         },
     },
@@ -224,7 +226,16 @@ STATUS_SECTIONS = {
 
 # Members sign in here (Django's login view); API calls from their browser then carry the session.
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/api/docs/"
+LOGIN_REDIRECT_URL = "/"  # the landing page sends a member on to their organization's overview
+LOGOUT_REDIRECT_URL = "/"
+
+# Sections of the organization overview /o/<org>/ (portal/pages/sections.py), in order: a template snippet
+# and a dotted path to a callable (request, organization) -> context dict, or None to leave it out.
+OVERVIEW_SECTIONS = [
+    {"name": "devices", "template": "devices/overview_section.html", "context": "devices.sections.overview"},
+]
+# How often the device page's charts and latest values refresh themselves, in seconds.
+PAGES_REFRESH_SECONDS = 10
 
 # Checks run by /health/ready; each is a dotted path to a callable raising on failure.
 HEALTH_CHECKS = {

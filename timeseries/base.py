@@ -41,6 +41,25 @@ class SeriesResult:
     points: list[tuple[int, FieldValue | None]] = dataclasses.field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class FieldLatest:
+    """One field of a series: its stored type and its newest point."""
+
+    name: str
+    kind: str  # "float", "int", "str" or "bool"
+    time_ns: int
+    value: FieldValue
+
+
+@dataclass(slots=True)
+class SeriesInfo:
+    """One stored series (measurement + tag set, the tenant tag left out) and the fields it holds."""
+
+    measurement: str
+    tags: dict[str, str]
+    fields: list[FieldLatest] = dataclasses.field(default_factory=list)  # sorted by name
+
+
 class StoreError(Exception):
     """The store rejected an operation for a reason retrying will not fix.
 
@@ -82,6 +101,10 @@ class TimeSeriesStore(Protocol):
         group_by: Sequence[str] = (),
     ) -> list[SeriesResult]:
         """Points in [start, end) matching all `tags`, aggregated per `step` when given."""
+
+    def series(self, *, tenant: str, tags: Mapping[str, str] | None = None) -> list[SeriesInfo]:
+        """Every series of `tenant` matching all `tags`, each with its fields' types and newest points;
+        sorted by measurement, then tags. Series whose points have all been pruned are left out."""
 
     def ping(self) -> None:
         """Return if the store answers; raise StoreUnavailable otherwise."""
