@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from django_celery_beat.models import PeriodicTask
 
-from ingest.models import DataPoint
-from timeseries import Point
-from timeseries.sql import SqlStore
 from portal.periodic_tasks import periodic_tasks_sync
 from tests.celery_fixtures import Broker, CeleryProcess
+from timeseries import Point
+from timeseries.models import DataPoint
+from timeseries.sql import SqlStore
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
