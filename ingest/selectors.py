@@ -18,8 +18,8 @@ def device_for_reading(
     *, organization: Organization, api_key: ApiKey | None, name: str | None = None, slug: str | None = None
 ) -> Device:
     """The org's device by name or slug; a device-bound key sees only its own. Anything else is a 404."""
-    lookup = {"name": name} if name is not None else {"slug": slug}
-    device = Device.objects.filter(organization=organization, **lookup).first()
+    devices = Device.objects.filter(organization=organization)
+    device = (devices.filter(name=name) if name is not None else devices.filter(slug=slug)).first()
     if device is None or (api_key is not None and not api_key.can_act_for_device(device)):
         raise NotFound(f"device {name if name is not None else slug!r} not found in this organization")
     return device

@@ -109,7 +109,7 @@ class SeriesFieldSerializer(serializers.Serializer):  # type: ignore[type-arg]
 class DeviceSeriesSerializer(serializers.Serializer):  # type: ignore[type-arg]
     measurement = serializers.CharField()
     tags = serializers.DictField(child=serializers.CharField(), help_text="tags besides `device`")
-    fields = SeriesFieldSerializer(many=True)
+    fields = SeriesFieldSerializer(many=True)  # type: ignore[assignment]  # a declared field (the output key), not Serializer.fields
 
 
 class DeviceSeriesListSerializer(serializers.Serializer):  # type: ignore[type-arg]

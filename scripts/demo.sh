@@ -63,7 +63,7 @@ cat <<TXT
   Beacon is running: $BEACON_URL/
     Running:   web (gunicorn), Celery worker, Celery beat (${broker%%:*} broker), live data source
     Admin:     $BEACON_URL/admin/   (login admin / admin)
-    Customer:  customer / customer (a viewer of the Demo org, for the customer pages to come)
+    Customer:  customer / customer at $BEACON_URL/ (a viewer of the Demo org: overview, device pages, live charts)
     API docs:  $BEACON_URL/api/docs/
     Readiness: $BEACON_URL/health/ready   (names the broker and the beat's last tick)
     History:   curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/history?device=edge-01&measurement=cpu&field=usage_user'

@@ -11,6 +11,7 @@
   const charts = {}; // id -> {def, figure, plot, window}
   let range = { key: "1h", start: "-1h", end: "now" };
   let timer = null;
+  let generation = 0; // answers to an older range (a refresh still in flight when it changed) are dropped
 
   function apiError(body, response) {
     return (body && body.message) || `HTTP ${response.status}`;
@@ -89,7 +90,7 @@
       : "No data in this range.";
   }
 
-  async function load(chart) {
+  async function load(chart, gen = generation) {
     const params = new URLSearchParams({
       device: cfg.device,
       measurement: chart.def.measurement,
@@ -98,9 +99,10 @@
     });
     for (const field of chart.def.fields) params.append("field", field);
     try {
-      draw(chart, await getJson("/api/v1/history", params));
+      const answer = await getJson("/api/v1/history", params);
+      if (gen === generation) draw(chart, answer);
     } catch (error) {
-      chart.figure.querySelector(".chart-summary").textContent = `Could not load: ${error.message}`;
+      if (gen === generation) chart.figure.querySelector(".chart-summary").textContent = `Could not load: ${error.message}`;
       throw error;
     }
   }
@@ -113,13 +115,20 @@
     return `${series.measurement}|${tags}|${field}`;
   }
 
+  // As the server renders it (Python's str): 40.0 stays "40.0", booleans are True/False.
+  function shown(field) {
+    if (field.type === "bool") return field.value ? "True" : "False";
+    if (field.type === "float" && Number.isInteger(field.value)) return field.value.toFixed(1);
+    return String(field.value);
+  }
+
   async function refreshLatest() {
     const answer = await getJson(`/api/v1/devices/${encodeURIComponent(cfg.slug)}/series`, {});
     for (const series of answer.series) {
       for (const field of series.fields) {
         const key = CSS.escape(seriesKey(series, field.name));
         const cell = document.querySelector(`[data-latest="${key}"]`);
-        if (cell) cell.textContent = String(field.value);
+        if (cell) cell.textContent = shown(field);
         const time = document.querySelector(`[data-latest-time="${key}"] time`);
         if (time) {
           time.dateTime = field.time;
@@ -131,9 +140,11 @@
   }
 
   async function refreshAll() {
-    const jobs = Object.values(charts).map(load);
+    const gen = generation;
+    const jobs = Object.values(charts).map((chart) => load(chart, gen));
     if (RELATIVE[range.key]) jobs.push(refreshLatest());
     const results = await Promise.allSettled(jobs);
+    if (gen !== generation) return;
     const failed = results.filter((r) => r.status === "rejected");
     const now = new Date().toLocaleTimeString();
     const live = RELATIVE[range.key] ? `live, every ${cfg.refresh_seconds} s` : "custom range: not refreshing";
@@ -174,6 +185,7 @@
         return;
       }
       range = { key: radio.value, start: RELATIVE[radio.value], end: "now" };
+      generation += 1;
       schedule();
       refreshAll();
     });
@@ -186,6 +198,7 @@
       return;
     }
     range = { key: "custom", start: start.toISOString(), end: end.toISOString() };
+    generation += 1;
     schedule();
     refreshAll();
   });
