@@ -44,10 +44,16 @@
     return [xs, ...columns];
   }
 
+  // 12.34, 567, 12.3k, 4.5M, 6.7G: short enough for the axis at phone width.
   function format(value, unit) {
     if (value === null || value === undefined) return "–";
-    const rounded = Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2);
-    return unit ? `${rounded} ${unit}` : rounded;
+    const size = Math.abs(value);
+    let text;
+    if (size >= 1e9) text = `${(value / 1e9).toFixed(1)}G`;
+    else if (size >= 1e6) text = `${(value / 1e6).toFixed(1)}M`;
+    else if (size >= 1e4) text = `${(value / 1e3).toFixed(1)}k`;
+    else text = size >= 100 ? value.toFixed(0) : value.toFixed(2);
+    return unit ? `${text} ${unit}` : text;
   }
 
   function plotOptions(chart) {
