@@ -6,9 +6,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
+
+from portal import outages
 
 ERROR_CODES = {
     status.HTTP_400_BAD_REQUEST: "invalid",
@@ -37,8 +39,33 @@ def _client_error(exc: Exception) -> Exception:
     return exc
 
 
+class ServiceUnavailable(exceptions.APIException):
+    """A dependency (database, cache) is down: retryable, nothing was written (503 + Retry-After)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "unavailable"
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        retry_after = retry_after or settings.OUTAGE_RETRY_AFTER_SECONDS
+        self.wait = retry_after  # DRF turns `wait` into the Retry-After header
+        self.body_extra = {"retry_after": retry_after}
+
+
+def dependency_error(exc: Exception) -> Exception:
+    """Connection-level database errors (refused, dropped, timed out, statement cancelled) from any step of
+    an API request, authentication included, are a 503 the client retries; never Django's HTML 500."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        outages.database.down(exc)
+        return ServiceUnavailable("The database is unavailable; nothing was written, retry later.")
+    return exc
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    exc = _client_error(exc)
+    # Imported here: authentication classes import this module while rest_framework.views is being imported.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    exc = dependency_error(_client_error(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -6,7 +6,7 @@ shares them. A failed authentication spends the IP's budget, which slows key gue
 
 from __future__ import annotations
 
-import logging
+import time
 from typing import Any
 
 from django.conf import settings
@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from devices.models import ApiKey
-
-logger = logging.getLogger(__name__)
+from portal import outages
+from portal.api_errors import ServiceUnavailable
 
 KEY_GROUP = "beacon.api-key"
 IP_GROUP = "beacon.anonymous-ip"
@@ -38,14 +38,23 @@ def key_rate(api_key: ApiKey) -> str:
 
 
 def _spend(request: Request, *, group: str, value: str, rate: str) -> dict[str, Any] | None:
-    try:
-        return get_usage(request._request, group=group, key=lambda _g, _r: value, rate=rate, increment=True)
-    except Exception:
-        # The cache is down: refuse nothing rather than everything (RATELIMIT_FAIL_OPEN=0 refuses).
-        logger.warning("rate-limit cache unavailable", exc_info=True)
-        if getattr(settings, "RATELIMIT_FAIL_OPEN", True):
-            return None
-        raise RateLimited("Rate limiting is unavailable; retry shortly.", 5) from None
+    """The budget's usage, or None when the cache is down and RATELIMIT_FAIL_OPEN lets the request through.
+
+    After a cache failure the cache is skipped for CACHE_RETRY_SECONDS, so a frozen Redis costs one socket
+    timeout per process per retry period instead of one per request; the outage is logged once (portal.outages).
+    """
+    if not (outages.cache.is_down and time.monotonic() < outages.cache.retry_at):
+        try:
+            usage = get_usage(request._request, group=group, key=lambda _g, _r: value, rate=rate, increment=True)
+        except Exception as exc:  # django-redis raises ConnectionInterrupted; other backends their own
+            outages.cache.down(exc, retry_in=settings.CACHE_RETRY_SECONDS)
+        else:
+            outages.cache.up()
+            return usage
+    if getattr(settings, "RATELIMIT_FAIL_OPEN", True):
+        return None  # refuse nothing rather than everything
+    # Refusing with 429 would tell the client it sent too much; the truth is that we cannot count.
+    raise ServiceUnavailable("Rate limiting is unavailable (cache down); retry shortly.")
 
 
 def _client_ip(request: Request) -> str:
