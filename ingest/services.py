@@ -18,6 +18,7 @@ from ingest.errors import IngestForbidden, IngestInvalid, IngestUnavailable
 from ingest.timeseries import StoreError, StoreUnavailable, get_store
 from ingest.timeseries.base import Point
 from ingest.validation import DEVICE_TAG
+from portal import outages
 
 logger = logging.getLogger(__name__)
 
@@ -213,13 +214,14 @@ def metrics_ingest(*, api_key: ApiKey, points: list[Point], locations: Sequence[
     try:
         get_store().write(tenant=str(organization.id), points=points)
     except StoreUnavailable as exc:
-        logger.warning("time-series store unavailable; write refused", extra={"error": str(exc)[:200]})
+        outages.store.down(exc)  # logged once per outage, not per refused write
         raise IngestUnavailable(
             "the time-series store is unavailable; nothing was written, retry later",
             retry_after=settings.INGEST_RETRY_AFTER_SECONDS,
         ) from None
     except StoreError as exc:
         raise _store_rejection(exc, locations) from None
+    outages.store.up()
     if missing:
         device_ids += _register(organization, missing)
     _mark_seen(device_ids)

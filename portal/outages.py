@@ -54,3 +54,4 @@ class Outage:
 
 database = Outage("database")
 cache = Outage("cache")
+store = Outage("time-series store")
