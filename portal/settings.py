@@ -103,7 +103,8 @@ if DATABASE_URL:
             _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
         if DB_STATEMENT_TIMEOUT:
             _db_options["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT} {_db_options.get('options', '')}"
-            _db_options["answer_timeout"] = (DB_STATEMENT_TIMEOUT + DB_ANSWER_GRACE_MS) / 1000
+            _answer_timeout = (DB_STATEMENT_TIMEOUT + DB_ANSWER_GRACE_MS) / 1000
+            DATABASES["default"]["ANSWER_TIMEOUT"] = _answer_timeout  # type: ignore[typeddict-unknown-key]
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

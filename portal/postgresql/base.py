@@ -6,7 +6,8 @@ would wait on the socket forever and the request with it. Every wait for an answ
 made here gives up after `answer_timeout` seconds, drops the connection (its protocol state is
 unknown) and raises OperationalError, which the API maps to 503 + Retry-After.
 
-Settings: DATABASES["default"]["OPTIONS"]["answer_timeout"] (seconds, float; absent or 0 = wait forever).
+Settings: DATABASES["default"]["ANSWER_TIMEOUT"] (seconds; absent or 0 = wait forever). A top-level key, not
+an OPTIONS entry: everything in OPTIONS goes to libpq, which refuses keywords it does not know.
 Connection attempts are bounded separately by libpq's `connect_timeout`.
 """
 
@@ -59,10 +60,5 @@ class _Driver:
 class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        answer_timeout = self.settings_dict["OPTIONS"].get("answer_timeout")
+        answer_timeout = self.settings_dict.get("ANSWER_TIMEOUT")
         self.Database = _Driver(float(answer_timeout) if answer_timeout else None)
-
-    def get_connection_params(self) -> dict[str, Any]:
-        params: dict[str, Any] = super().get_connection_params()
-        params.pop("answer_timeout", None)  # ours, not a libpq keyword (libpq refuses unknown ones)
-        return params
