@@ -1,54 +1,74 @@
-"""Device and status endpoints; thin views over selectors."""
+"""Device endpoints; thin views over selectors."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework.generics import ListAPIView
+from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from accounts.authentication import ApiKeyAuthentication
+from accounts.models import ApiKey
+from accounts.tenancy import request_device_id, request_organization
 from devices import selectors
-from devices.authentication import request_organization
-from devices.models import Device, Scope
-from devices.serializers import DeviceSerializer, StatusSerializer
-from ingest.selectors import store_status
-from portal import __version__
-from portal.api_schema import error_responses
-from portal.health import run_checks
-from portal.ratelimit import RateLimitedMixin
+from devices.models import Device
+from devices.serializers import DeviceSerializer, WhoamiSerializer
+from portal.api.ratelimit import RateLimitedMixin
+from portal.api.schema import error_responses
 
-_READ_ERRORS = error_responses(401, 403, 429, e403="Key lacks `metrics:read`.")
+_READ_ERRORS = error_responses(401, 403, 404, 429, e403="Lacks `metrics:read`.")
+# Registered by ingest; reading an organization's telemetry (named, not imported: ingest is a higher layer).
+METRICS_READ = "metrics:read"
+
+
+def _visible_devices(request: Request) -> QuerySet[Device]:
+    # A device-bound key sees its own device only: the others are as invisible as another org's.
+    return selectors.device_list(organization=request_organization(request), device_id=request_device_id(request))
 
 
 @extend_schema(responses={200: DeviceSerializer(many=True), **_READ_ERRORS})
 class DeviceListApi(RateLimitedMixin, ListAPIView[Device]):
-    """The calling key's organization's devices with their state."""
+    """The organization's devices with their state (a key's org, or a member's `?org=<slug>`; a
+    device-bound key: its own device)."""
 
-    required_scope = Scope.METRICS_READ
+    required_scope = METRICS_READ
     serializer_class = DeviceSerializer
 
     def get_queryset(self) -> QuerySet[Device]:
-        return selectors.device_list(organization=request_organization(self.request))
+        return _visible_devices(self.request)
 
 
-class StatusApi(RateLimitedMixin, APIView):
-    """Version, dependency health with latency, the time-series store, and device counts by state."""
+@extend_schema(responses={200: DeviceSerializer, **_READ_ERRORS})
+class DeviceDetailApi(RateLimitedMixin, RetrieveAPIView[Device]):
+    """One device by slug; another org's device, or another device for a device-bound key, is a 404."""
 
-    required_scope = Scope.METRICS_READ
+    required_scope = METRICS_READ
+    serializer_class = DeviceSerializer
+    lookup_field = "slug"
 
-    @extend_schema(responses={200: StatusSerializer, **_READ_ERRORS})
+    def get_queryset(self) -> QuerySet[Device]:
+        return _visible_devices(self.request)
+
+
+class WhoamiApi(RateLimitedMixin):
+    """What the calling key acts for: its organization, its bound device (or null) and its scopes.
+
+    Any valid key may ask (no scope needed): the edge agent uses it to learn the device a
+    device-bound key forces, so an install without `device` configured tags points correctly.
+    """
+
+    authentication_classes = [ApiKeyAuthentication]  # about a key; a session has none
+
+    @extend_schema(responses={200: WhoamiSerializer, **error_responses(401, 429)})
     def get(self, request: Request) -> Response:
-        organization = request_organization(request)
-        # The store is reported in its own block (backend name too), so skip its generic check.
-        checks = run_checks([name for name in settings.HEALTH_CHECKS if name not in ("broker", "store")])
+        api_key = request.auth
+        assert isinstance(api_key, ApiKey)  # key authentication only, and HasScope needs a grant
         body = {
-            "version": __version__,
-            "organization": organization.slug,
-            "checks": checks,
-            "store": store_status(),
-            "devices": selectors.device_counts_by_state(organization=organization),
+            "key_id": api_key.key_id,
+            "organization": api_key.organization.slug,
+            "device": api_key.device.name if api_key.device else None,
+            "scopes": api_key.scopes,
+            "expires_at": api_key.expires_at,
         }
-        return Response(StatusSerializer(body).data)
+        return Response(WhoamiSerializer(body).data)

@@ -7,7 +7,8 @@ from datetime import datetime
 from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from devices.models import Device, Organization
+from accounts.models import Organization
+from devices.models import Device
 
 STATES = ("live", "stale", "offline", "unseen")
 
@@ -40,20 +41,28 @@ def device_annotate_state(queryset: QuerySet[Device], now: datetime | None = Non
     return queryset.annotate(state=_state_expression(now), state_rank=_state_rank_expression(now))
 
 
-def device_list(*, organization: Organization, now: datetime | None = None) -> QuerySet[Device]:
-    """The org's devices, each annotated with `state`."""
+def device_list(
+    *, organization: Organization, device_id: int | None = None, now: datetime | None = None
+) -> QuerySet[Device]:
+    """The org's devices (only `device_id` when given: a device-bound key's view), each annotated with `state`."""
     now = now or timezone.now()
-    return (
-        Device.objects.filter(organization=organization)
-        .select_related("organization")
-        .annotate(state=_state_expression(now))
-        .order_by("name")
-    )
+    devices = Device.objects.filter(organization=organization)
+    if device_id is not None:
+        devices = devices.filter(id=device_id)
+    return devices.select_related("organization").annotate(state=_state_expression(now)).order_by("name")
 
 
-def device_counts_by_state(*, organization: Organization, now: datetime | None = None) -> dict[str, int]:
+def device_counts_by_state(
+    *, organization: Organization, device_id: int | None = None, now: datetime | None = None
+) -> dict[str, int]:
     counts = dict.fromkeys(STATES, 0)
-    rows = device_list(organization=organization, now=now).order_by().values("state").annotate(n=Count("id"))  # type: ignore[misc]
+    devices = device_list(organization=organization, device_id=device_id, now=now)
+    rows = devices.order_by().values("state").annotate(n=Count("id"))  # type: ignore[misc]
     for row in rows:
         counts[row["state"]] = row["n"]
     return counts
+
+
+def device_status(organization: Organization, *, device_id: int | None = None) -> dict[str, int]:
+    """The `devices` section of /api/v1/status (settings.STATUS_SECTIONS): counts by state."""
+    return device_counts_by_state(organization=organization, device_id=device_id)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from devices.models import Device
-from ingest.serializers import StoreStatusSerializer
 
 
 class DeviceSerializer(serializers.ModelSerializer[Device]):
@@ -15,15 +14,11 @@ class DeviceSerializer(serializers.ModelSerializer[Device]):
         read_only_fields = fields
 
 
-class StatusCheckSerializer(serializers.Serializer[dict]):
-    status = serializers.ChoiceField(choices=["ok", "error"])
-    latency_ms = serializers.FloatField()
-    error = serializers.CharField(required=False)
-
-
-class StatusSerializer(serializers.Serializer[dict]):
-    version = serializers.CharField()
-    organization = serializers.CharField()
-    checks = serializers.DictField(child=StatusCheckSerializer())
-    store = StoreStatusSerializer(help_text="Time-series store: backend, health, ping latency.")
-    devices = serializers.DictField(child=serializers.IntegerField())
+class WhoamiSerializer(serializers.Serializer[dict]):
+    key_id = serializers.CharField(help_text="The key's public id (the `<keyid>` of `bcn_<keyid>_<secret>`).")
+    organization = serializers.CharField(help_text="The organization's slug.")
+    device = serializers.CharField(
+        allow_null=True, help_text="The device a device-bound key forces on every point; null for an org-wide key."
+    )
+    scopes = serializers.ListField(child=serializers.CharField())
+    expires_at = serializers.DateTimeField(allow_null=True)

@@ -1,13 +1,15 @@
-"""DRF serializers: the v1 JSON metric item, history answers, the store status block."""
+"""DRF serializers: the v1 JSON metric item and history answers."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ingest.timeseries.base import AGGREGATIONS
+from ingest.validation import timestamp_to_ns
+from timeseries.base import AGGREGATIONS
 
 # `field` may be repeated this often in one history query; more is a 400 naming `field`.
 MAX_HISTORY_FIELDS = 100
@@ -20,8 +22,6 @@ class TimestampField(serializers.Field):  # type: ignore[type-arg]
     """ISO 8601 string (naive = UTC) or epoch seconds; internal value is ns since the epoch."""
 
     def to_internal_value(self, data: Any) -> int:
-        from ingest.payloads import timestamp_to_ns
-
         try:
             return timestamp_to_ns(data)
         except ValueError as exc:
@@ -43,14 +43,28 @@ class MetricValueField(serializers.Field):  # type: ignore[type-arg]
         return value
 
 
+class JsonTextField(serializers.CharField):
+    """A JSON string only: DRF's CharField turns 3 into "3", which silently stored numbers as text tags.
+
+    Line protocol tags are text by syntax; in JSON a number or boolean where text belongs is a client
+    mistake, refused with the value shown (`tags.rack: must be a JSON string, not 3`).
+    """
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            shown = json.dumps(data)[:40]
+            raise serializers.ValidationError(f"must be a JSON string, not {shown}")
+        return super().to_internal_value(data)
+
+
 class MetricItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """`{"device": ..., "timestamp": ..., "metrics": {...}, "tags": {...}, "measurement": ...}`."""
 
-    device = serializers.CharField(required=False, trim_whitespace=False, min_length=1, max_length=128)
+    device = JsonTextField(required=False, trim_whitespace=False, min_length=1, max_length=128)
     timestamp = TimestampField(required=False, allow_null=True)
-    measurement = serializers.CharField(required=False, trim_whitespace=False, min_length=1)
+    measurement = JsonTextField(required=False, trim_whitespace=False, min_length=1)
     metrics = serializers.DictField(child=MetricValueField(), allow_empty=False)
-    tags = serializers.DictField(child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False)
+    tags = serializers.DictField(child=JsonTextField(trim_whitespace=False, allow_blank=True), required=False)
 
 
 class HistoryQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -83,10 +97,3 @@ class HistorySerializer(serializers.Serializer):  # type: ignore[type-arg]
     step_seconds = serializers.FloatField()
     agg = serializers.CharField()
     series = HistorySeriesSerializer(many=True)
-
-
-class StoreStatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    backend = serializers.CharField()
-    status = serializers.ChoiceField(choices=["ok", "error"])
-    latency_ms = serializers.FloatField()
-    error = serializers.CharField(required=False)

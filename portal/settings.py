@@ -7,6 +7,7 @@ that `make demo` runs on.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -38,7 +39,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG el
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.admin_config.BeaconAdminConfig",  # django.contrib.admin + actions need "change"
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,7 +49,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_ratelimit",
+    "axes",
+    "accounts",
     "devices",
+    "timeseries",
     "ingest",
 ]
 
@@ -62,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -129,7 +135,7 @@ if CACHE_URL:
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "beacon",
             # A frozen Redis must cost milliseconds, not a second per request; after a failure the rate
-            # limiter skips the cache for CACHE_RETRY_SECONDS (portal/ratelimit.py).
+            # limiter skips the cache for CACHE_RETRY_SECONDS (portal/api/ratelimit.py).
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": env_int("CACHE_CONNECT_TIMEOUT_MS", 100, minimum=1) / 1000,
                 "SOCKET_TIMEOUT": env_int("CACHE_SOCKET_TIMEOUT_MS", 100, minimum=1) / 1000,
@@ -198,11 +204,15 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- API ---
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["devices.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["devices.permissions.HasScope"],
+    # A key, or a member's session (read endpoints; CSRF on unsafe methods). Writes list only the key class.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiKeyAuthentication",
+        "accounts.authentication.MemberSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.HasScope"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "portal.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -218,7 +228,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "portal.api_schema.postprocess_constraints",
+        "portal.api.schema.postprocess_constraints",
     ],
 }
 
@@ -226,9 +236,19 @@ SPECTACULAR_SETTINGS = {
 API_KEY_DEFAULT_RATE = env_str("API_KEY_DEFAULT_RATE", "600/m")
 # Grace period during which a rotated key keeps working.
 # Successful key authentications are remembered per process this long; a key revoked elsewhere may keep
-# working in other workers for up to this many seconds (devices/key_cache.py). 0 disables.
+# working in other workers for up to this many seconds (accounts/key_cache.py). 0 disables.
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, minimum=0)
 API_KEY_ROTATION_GRACE_HOURS = env_int("API_KEY_ROTATION_GRACE_HOURS", 24, minimum=0)
+
+# Sections of /api/v1/status (portal/status.py): dotted paths to callables (organization) -> dict.
+STATUS_SECTIONS = {
+    "store": "timeseries.health.store_status",
+    "devices": "devices.selectors.device_status",
+}
+
+# Members sign in here (Django's login view); API calls from their browser then carry the session.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/api/docs/"
 
 # Checks run by /health/ready; each is a dotted path to a callable raising on failure.
 HEALTH_CHECKS = {
@@ -270,12 +290,40 @@ RATELIMIT_FAIL_OPEN = env_bool("RATELIMIT_FAIL_OPEN", True)
 CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 1, minimum=0)
 # Retry-After sent with a 503 when the database (or, with RATELIMIT_FAIL_OPEN=0, the cache) is down.
 OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 5, minimum=1)
+
+# --- Login throttling (django-axes; docs/admin.md "Login throttling") ---
+# Failed logins are counted per (username, client address) in the default cache, shared by every
+# worker (Redis in production). At LOGIN_FAILURE_LIMIT failures that pair is locked out, even with
+# the right password, until LOGIN_LOCKOUT_MINUTES pass without a further attempt.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before the password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "default"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+# Username and address together: an attacker locks out only their own tries, not the admin's
+# logins from elsewhere. (Behind a reverse proxy every client shares the proxy's address, so the
+# lock becomes per username.)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False  # the cache handler keeps no rows for the admin to list
+AXES_VERBOSE = False  # no banner per process start; failures are still logged (username and address masked)
+AXES_COOLOFF_MESSAGE = (
+    f"Too many failed logins for this username from your address: logins are refused for "
+    f"{LOGIN_LOCKOUT_MINUTES} minutes after the last attempt. Wait, or ask an administrator to unlock it."
+)
+
 SILENCED_SYSTEM_CHECKS: list[str] = []
 _CACHE_BACKEND = str(CACHES["default"]["BACKEND"])
 if _CACHE_BACKEND.endswith("LocMemCache"):
     # The embedded demo is one process, so a per-process counter is the shared counter.
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
+    SILENCED_SYSTEM_CHECKS.append("axes.W001")
 
 # --- Logging: JSON lines to stdout and a size-rotated file ---
 LOG_DIR = Path(env_str("LOG_DIR", str(BASE_DIR / "logs")))
@@ -329,4 +377,4 @@ INFLUX_DATABASE = env_str("INFLUX_DATABASE") or INFLUX_BUCKET
 INFLUX_TIMEOUT_MS = env_int("INFLUX_TIMEOUT_MS", 5000, minimum=1)
 if TIMESERIES_BACKEND == "influx" and not INFLUX_URL:
     raise ImproperlyConfigured("TIMESERIES_BACKEND=influx needs INFLUX_URL.")
-HEALTH_CHECKS["store"] = "ingest.health.check_store"
+HEALTH_CHECKS["store"] = "timeseries.health.check_store"

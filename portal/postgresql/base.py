@@ -19,7 +19,7 @@ import psycopg
 from django.db.backends.postgresql import base
 from psycopg import errors
 
-from portal import outages
+from portal.logging import database_outage
 
 RV = TypeVar("RV")
 _WAIT_INTERVAL = 0.1  # psycopg's own: how often a wait wakes to notice Ctrl-C
@@ -53,7 +53,7 @@ class _Driver:
     def connect(self, *args: Any, **kwargs: Any) -> DeadlineConnection:
         connection = DeadlineConnection.connect(*args, **kwargs)
         connection.answer_timeout = self._answer_timeout
-        outages.database.up()  # a new connection is how the database comes back after an outage
+        database_outage.up()  # a new connection is how the database comes back after an outage
         return connection
 
 

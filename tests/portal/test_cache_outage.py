@@ -16,8 +16,9 @@ import pytest
 import redis
 import requests
 
-from devices import services
-from devices.models import Organization, Scope
+from accounts import services
+from accounts.models import Organization
+from ingest.scopes import METRICS_WRITE
 from tests.proxy import TcpProxy
 from tests.servers import GunicornPortal
 
@@ -74,7 +75,7 @@ def test_frozen_and_cut_redis_costs_milliseconds_and_follows_fail_open(
 ) -> None:
     portal = _portal(redis_proxy, settings, tmp_path, fail_open=fail_open)
     try:
-        token = services.api_key_issue(organization=org, name="t", scopes=[Scope.METRICS_WRITE]).plaintext
+        token = services.api_key_issue(organization=org, name="t", scopes=[METRICS_WRITE]).plaintext
         assert [_write(portal.url, token, i)[0].status_code for i in range(3)] == [204, 204, 204]
 
         outcomes = []

@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 import requests
 
-from devices import services
-from devices.models import Organization, Scope
-from ingest.timeseries import get_store, reset_store
+from accounts import services
+from accounts.models import Organization
+from accounts.scopes import registered_scopes
+from ingest.scopes import METRICS_WRITE
 from tests.proxy import TcpProxy
 from tests.servers import GunicornPortal
+from timeseries import get_store, reset_store
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -149,7 +151,7 @@ def _stored_values(org: Organization) -> list[float]:
 def test_cut_and_frozen_database_answer_json_503_and_a_retrying_client_loses_and_doubles_nothing(
     portal: GunicornPortal, db_proxy: TcpProxy, org: Organization
 ) -> None:
-    token = services.api_key_issue(organization=org, name="load", scopes=[Scope.METRICS_WRITE]).plaintext
+    token = services.api_key_issue(organization=org, name="load", scopes=[METRICS_WRITE]).plaintext
     load = Load(portal.url, token)
     threads = [
         threading.Thread(target=load.run, args=([b for b in range(BATCHES) if b % CLIENTS == c],))
@@ -211,7 +213,8 @@ def test_every_step_of_an_api_request_maps_a_database_outage_to_json_503(
 ) -> None:
     """Authentication (the key lookup), reads and writes, each with a fresh key so no memo hides the lookup."""
     keys = [
-        services.api_key_issue(organization=org, name=f"k{i}", scopes=list(Scope.values)).plaintext for i in range(4)
+        services.api_key_issue(organization=org, name=f"k{i}", scopes=list(registered_scopes())).plaintext
+        for i in range(4)
     ]
     db_proxy.cut()
     requests_made = [
