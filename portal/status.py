@@ -25,7 +25,7 @@ from portal.health import run_checks
 
 
 class StatusCheckSerializer(serializers.Serializer[dict]):
-    status = serializers.ChoiceField(choices=["ok", "error"])
+    status = serializers.ChoiceField(choices=["ok", "degraded", "error"])
     latency_ms = serializers.FloatField()
     error = serializers.CharField(required=False)
 
@@ -81,7 +81,7 @@ class StatusApi(RateLimitedMixin):
         organization = request_organization(request)
         device_id = request_device_id(request)
         # The store is reported in its own section (backend name too), so skip its generic check.
-        checks = run_checks([name for name in settings.HEALTH_CHECKS if name not in ("broker", "store")])
+        checks = run_checks([name for name in settings.HEALTH_CHECKS if name not in ("broker", "beat", "store")])
         device = request.auth.device if device_id is not None else None  # type: ignore[union-attr]
         body: dict[str, Any] = {"version": __version__, "organization": organization.slug, "checks": checks}
         body["device"] = device.name if device is not None else None

@@ -14,7 +14,7 @@ from accounts.scopes import registered_scopes
 from devices import services
 from devices.models import Device
 
-pytest_plugins = ["tests.fixtures_servers"]
+pytest_plugins = ["tests.fixtures_servers", "tests.celery_fixtures"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -43,6 +43,12 @@ def rows(org, other_org, device, django_user_model) -> None:
     for organization in (org, other_org):
         accounts.api_key_issue(organization=organization, name="telegraf", scopes=["metrics:write"])
     accounts.api_key_issue(organization=other_org, name="edge", scopes=["metrics:write"], device=None)
+    # django-celery-beat's admin: periodic tasks, intervals and crontabs exist from migrate's setup_periodic_tasks.
+    from django.utils import timezone
+    from django_celery_beat.models import ClockedSchedule, SolarSchedule
+
+    SolarSchedule.objects.create(event="sunrise", latitude=0, longitude=0)
+    ClockedSchedule.objects.create(clocked_time=timezone.now())
 
 
 @pytest.fixture
