@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_list, env_secret, env_str
+from portal.env import env_bool, env_database, env_int, env_list, env_secret, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("BEACON_VAR_DIR", str(BASE_DIR / "var")))
@@ -25,15 +24,20 @@ _INSECURE_KEY = "insecure-dev-key-do-not-use-in-production"
 SECRET_KEY = env_secret("SECRET_KEY", _INSECURE_KEY)
 if not DEBUG and SECRET_KEY == _INSECURE_KEY:
     raise ImproperlyConfigured(
-        "SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG=0. "
-        "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        "SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG=0. For development set DEBUG=1 "
+        "(or run `make manage ARGS=...`, which uses the demo's environment); in production set SECRET_KEY, "
+        "generated with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 
 # Pepper mixed into every API-key digest; a database dump alone cannot be
 # brute-forced without it. Changing it invalidates every issued key.
 API_KEY_PEPPER = env_secret("API_KEY_PEPPER", "" if not DEBUG else "insecure-dev-pepper")
 if not API_KEY_PEPPER:
-    raise ImproperlyConfigured("API_KEY_PEPPER (or API_KEY_PEPPER_FILE) must be set when DEBUG=0.")
+    raise ImproperlyConfigured(
+        "API_KEY_PEPPER (or API_KEY_PEPPER_FILE) must be set when DEBUG=0. For development set DEBUG=1; in "
+        "production set it once (changing it invalidates every API key), e.g. python -c 'import secrets; "
+        "print(secrets.token_urlsafe(32))'"
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -90,9 +94,9 @@ TEMPLATES = [
 ]
 
 # --- Database: Postgres via DATABASE_URL, else the embedded SQLite file ---
-DATABASE_URL = env_str("DATABASE_URL")
-if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+_DATABASE = env_database("DATABASE_URL", conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+if _DATABASE:
+    DATABASES = {"default": _DATABASE}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -106,7 +110,10 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: Redis when configured; local memory only for the single-process demo ---
-CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_URL")
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+CACHE_URL = env_url("CACHE_URL", schemes=_REDIS_SCHEMES, example="redis://127.0.0.1:6379/0") or env_url(
+    "REDIS_URL", schemes=_REDIS_SCHEMES, example="redis://127.0.0.1:6379/0"
+)
 if CACHE_URL:
     CACHES = {
         "default": {
@@ -126,7 +133,12 @@ else:
 # Redis in production (CELERY_BROKER_URL=redis://host:6379/1, a db of its own: never the cache's, whose
 # eviction could drop queued tasks). Unset → kombu's filesystem transport under VAR_DIR/celery: no server,
 # but a real queue that separate worker and beat processes on this host consume (the embedded demo).
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://localhost/"
+CELERY_BROKER_URL = env_url(
+    "CELERY_BROKER_URL",
+    schemes=("redis", "rediss", "amqp", "amqps", "filesystem"),
+    example="redis://127.0.0.1:6379/1",
+    default="filesystem://localhost/",
+)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
@@ -344,6 +356,8 @@ if _CACHE_BACKEND.endswith("LocMemCache"):
 # --- Logging: JSON lines to stdout and a size-rotated file ---
 LOG_DIR = Path(env_str("LOG_DIR", str(BASE_DIR / "logs")))
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# stdout may be quieter than the file: `make demo` sets WARNING so access lines do not scroll its banner away.
+LOG_CONSOLE_LEVEL = env_str("LOG_CONSOLE_LEVEL", LOG_LEVEL).upper()
 LOG_FILE_MAX_BYTES = env_int("LOG_FILE_MAX_BYTES", 10 * 1024 * 1024, minimum=0)
 LOG_FILE_BACKUP_COUNT = env_int("LOG_FILE_BACKUP_COUNT", 5, minimum=0)
 LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -356,6 +370,7 @@ LOGGING = {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
+            "level": LOG_CONSOLE_LEVEL,
             "formatter": "json",
             "filters": ["request_context"],
         },
