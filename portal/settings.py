@@ -237,8 +237,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Production hardening (DEBUG=0): `manage.py check --deploy` is clean ---
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    # Load balancers probe health over plain HTTP; a redirect would fail them.
-    SECURE_REDIRECT_EXEMPT = [r"^health(/|$)"]
+    # Load balancers probe health, and Prometheus scrapes /metrics, over the internal network in plain
+    # HTTP (Prometheus sends no X-Forwarded-Proto); a redirect would fail them. Keep /metrics off the
+    # public proxy (docs/operations.md).
+    SECURE_REDIRECT_EXEMPT = [r"^health(/|$)", r"^metrics$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
