@@ -72,7 +72,7 @@ def env_database(name: str, *, conn_max_age: int) -> dict[str, Any] | None:
     """NAME parsed as a database URL (None when unset); a bad one stops start-up naming NAME and the fix."""
     import dj_database_url  # here, so portal.env stays importable without Django's database extras
 
-    raw = os.environ.get(name, "").strip()
+    raw = env_secret(name).strip()  # NAME_FILE too: the URL holds the database password
     if not raw:
         return None
     scheme, sep, _ = raw.partition("://")
@@ -110,4 +110,3 @@ def _redact(url: str) -> str:
     credentials, _, host = rest.partition("@")
     user = credentials.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
-

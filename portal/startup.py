@@ -61,5 +61,6 @@ def database_unreachable_message(exc: BaseException) -> str:
         fix = "start PostgreSQL there or fix DATABASE_URL (postgres://USER:PASSWORD@HOST:5432/NAME)"
     reason = " ".join(str(exc).split()) or type(exc).__name__
     if "does not exist" in reason and not db["ENGINE"].endswith("sqlite3"):
-        fix = f"create it (createdb -h {db.get('HOST') or 'localhost'} -U {db.get('USER') or 'postgres'} {db.get('NAME')}) or fix DATABASE_URL"
+        host, user = db.get("HOST") or "localhost", db.get("USER") or "postgres"
+        fix = f"create it (createdb -h {host} -U {user} {db.get('NAME')}) or fix DATABASE_URL"
     return f"cannot connect to the database of DATABASE_URL ({where}): {reason}; {fix}."

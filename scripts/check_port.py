@@ -33,7 +33,9 @@ def main() -> int:
         return 0
     spare = next((p for p in range(port + 1, min(port + 50, 65536)) if is_free(host, p)), None)
     hint = f"make demo PORT={spare}" if spare else "make demo PORT=<a free port>"
-    print(f"make demo: port {port} on {host} is already in use (another server?); pick another: {hint}", file=sys.stderr)
+    print(
+        f"make demo: port {port} on {host} is already in use (another server?); pick another: {hint}", file=sys.stderr
+    )
     return 1
 
 

@@ -37,14 +37,11 @@ def test_compose_only_sets_variables_the_settings_read():
     compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
     known = settings_env_vars()
     known |= {f"{name}_FILE" for name in known}
-    for service in ("migrate", "portal"):
+    for service in ("migrate", "web", "worker", "beat"):
         env = compose["services"][service]["environment"]
         unknown = set(env) - known
         assert not unknown, f"{service} sets variables settings.py ignores: {sorted(unknown)}"
         assert env["DEBUG"] == "0"
-    declared_secrets = set(compose["secrets"])
-    for service in compose["services"].values():
-        assert set(service.get("secrets", [])) <= declared_secrets
 
 
 def test_dockerfile_copies_existing_paths_and_runs_the_wsgi_app():

@@ -83,7 +83,11 @@ def test_every_dashboard_query_returns_what_beacon_wrote(influx_backend, influx_
     now = time.time_ns()
     bandwidth = "\n".join(
         f"kong_bandwidth,service=shop-svc,route={route},direction={direction},device=kong-a bytes={n}i {now}"
-        for route, direction, n in [("checkout", "egress", 5000), ("checkout", "ingress", 250), ("search", "egress", 900)]
+        for route, direction, n in [
+            ("checkout", "egress", 5000),
+            ("checkout", "ingress", 250),
+            ("search", "egress", 900),
+        ]
     )
     body = _agent_lines() + b"\n" + bandwidth.encode()
     response = api.post("/api/v2/write?precision=ns", data=body, content_type="text/plain")
@@ -103,7 +107,7 @@ def test_every_dashboard_query_returns_what_beacon_wrote(influx_backend, influx_
         assert values, f"{where}: only nulls"
         if query.startswith("SELECT"):
             assert all(isinstance(v, (int, float)) for v in values), where
-    bytes_query = [q for w, q in influxql_targets() if "Bytes per service" in w][0]
+    bytes_query = next(q for w, q in influxql_targets() if "Bytes per service" in w)
     answer = requests.get(
         f"{influx_server.direct_url}/query",
         params={"db": influx_database, "q": _substitute(bytes_query, str(org.id))},

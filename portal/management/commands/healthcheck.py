@@ -25,7 +25,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, names: list[str], strict: bool, **options: Any) -> None:
         unknown = sorted(set(names) - set(settings.HEALTH_CHECKS))
         if unknown:
-            raise CommandError(f"Unknown check(s) {', '.join(unknown)}; configured: {', '.join(settings.HEALTH_CHECKS)}.")
+            raise CommandError(
+                f"Unknown check(s) {', '.join(unknown)}; configured: {', '.join(settings.HEALTH_CHECKS)}."
+            )
         results = run_checks(names or None)
         bad = {"error", "degraded"} if strict else {"error"}
         for name, result in results.items():
