@@ -29,6 +29,10 @@ if not DEBUG and SECRET_KEY == _INSECURE_KEY:
         "generated with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 
+# Previous secret keys still accepted for sessions and signed values while SECRET_KEY rotates
+# (comma-separated; docs/operations.md "Rotating the secret key and the pepper").
+SECRET_KEY_FALLBACKS = [key.strip() for key in env_secret("SECRET_KEY_FALLBACKS").split(",") if key.strip()]
+
 # Pepper mixed into every API-key digest; a database dump alone cannot be
 # brute-forced without it. Changing it invalidates every issued key.
 API_KEY_PEPPER = env_secret("API_KEY_PEPPER", "" if not DEBUG else "insecure-dev-pepper")

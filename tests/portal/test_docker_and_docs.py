@@ -63,3 +63,15 @@ def test_systemd_units_run_existing_management_commands():
     assert command is not None and command.group(1) in get_commands()
     timer = (ROOT / "docker" / "systemd" / "beacon-prune.timer").read_text()
     assert "OnCalendar=" in timer and "WantedBy=timers.target" in timer
+
+
+def test_docs_cite_no_design_decision_numbers():
+    # The design document is not shipped: "design decision 13" tells a reader nothing.
+    texts = [
+        ROOT / "README.md",
+        *(ROOT / "docs").glob("*.md"),
+        *(ROOT / "agent").rglob("*.py"),
+        ROOT / "agent" / "README.md",
+    ]
+    cited = [str(p.relative_to(ROOT)) for p in texts if re.search(r"design decision \d", p.read_text(), re.IGNORECASE)]
+    assert not cited, f"cite what the decision says instead: {cited}"
