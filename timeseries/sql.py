@@ -331,10 +331,10 @@ class SqlStore:
     ) -> dict[int, list[tuple[int, FieldValue | None]]]:
         """{group index: points} of one field, every group in one statement."""
         column = _COLUMN[kind]
-        join, grp, params, ids = self._group_index(groups)
+        join, grp, pairs, ids = self._group_index(groups)
         marks = ", ".join(["%s"] * len(ids))
         where = f"series_id IN ({marks}) AND field = %s AND time_ns >= %s AND time_ns < %s"
-        params += [*ids, field, start_ns, end_ns]
+        params: list[Any] = [*pairs, *ids, field, start_ns, end_ns]  # the JOIN's values come first in the SQL
         if bucket is None:
             sql = (
                 f"SELECT {grp} AS grp, time_ns, {column} FROM {_POINTS} {join} WHERE {where} "  # noqa: S608
