@@ -356,6 +356,8 @@ INGEST_SEEN_RESOLUTION_SECONDS = env_int("INGEST_SEEN_RESOLUTION_SECONDS", 5, mi
 INGEST_RETRY_AFTER_SECONDS = env_int("INGEST_RETRY_AFTER_SECONDS", 10, minimum=1)
 # History answers are capped; without `step` one is chosen to stay under it.
 HISTORY_MAX_POINTS = env_int("HISTORY_MAX_POINTS", 1000, minimum=1)
+# Series per field a group_by history query may answer (one per group of tag values with points in range).
+HISTORY_MAX_GROUPS = env_int("HISTORY_MAX_GROUPS", 50, minimum=1)
 # django-ratelimit: counts live in the default cache (Redis when REDIS_URL/CACHE_URL is set).
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "default"
