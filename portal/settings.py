@@ -48,9 +48,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_ratelimit",
+    "django_celery_beat",
     "devices",
     "notifications",
     "ingest",
+    # Last: the top layer (management commands such as setup_periodic_tasks, the post-migrate hook).
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -116,8 +119,64 @@ if CACHE_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "beacon"}}
 
-# Celery broker: only checked by /health/ready when set.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+# --- Celery (portal/celery.py; docs/operations.md "Worker and beat") ---
+# Redis in production (CELERY_BROKER_URL=redis://host:6379/1, a db of its own: never the cache's, whose
+# eviction could drop queued tasks). Unset → kombu's filesystem transport under VAR_DIR/celery: no server,
+# but a real queue that separate worker and beat processes on this host consume (the embedded demo).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be above CELERY_TASK_SOFT_TIME_LIMIT.")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _CELERY_DIR = VAR_DIR / "celery"
+    _CELERY_FOLDERS = {"data_folder_in": "queue", "data_folder_out": "queue", "control_folder": "control"}
+    for _folder in set(_CELERY_FOLDERS.values()):
+        (_CELERY_DIR / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        key: str(_CELERY_DIR / folder) for key, folder in _CELERY_FOLDERS.items()
+    }
+else:
+    # With acks_late an unacknowledged task is redelivered after the visibility timeout; keep it above
+    # the hard time limit so a long task is never run twice while still running.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(3600, 2 * CELERY_TASK_TIME_LIMIT)}
+# No result backend by default: tasks are fire-and-forget and record their outcome in the database and
+# the logs; nothing waits on a result. Set one (e.g. redis://host:6379/2) only if a feature needs results.
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
+CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Acknowledge after the task ran, and requeue it if the worker process dies mid-task: tasks are idempotent.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One message at a time per worker process, so a long task does not sit on prefetched ones.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Workers and beat log through LOGGING below (JSON lines), not Celery's own formatter.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Save each entry's last_run_at as soon as beat sends it: /health/ready reads it as the beat's heartbeat.
+CELERY_BEAT_SYNC_EVERY = 1
+# Tasks living outside an app's tasks.py (autodiscovery finds only <app>.tasks).
+CELERY_IMPORTS = ["ingest.timeseries.tasks"]
+# Every beat schedule, defined in code; `manage.py setup_periodic_tasks` (also run after `migrate`) writes
+# them as django-celery-beat rows. Tasks are named by their Celery name, so portal imports no app.
+# schedule: seconds (int) or crontab fields (dict); optional: kwargs, options (expires, queue, priority).
+BEAT_HEARTBEAT_SECONDS = env_int("BEAT_HEARTBEAT_SECONDS", 30, minimum=1)
+# /health/ready reports the beat "degraded" when its last tick is older than this.
+BEAT_STALE_SECONDS = env_int("BEAT_STALE_SECONDS", 4 * BEAT_HEARTBEAT_SECONDS, minimum=1)
+PERIODIC_TASKS: dict[str, dict[str, object]] = {
+    "beat-heartbeat": {
+        "task": "portal.beat_heartbeat",
+        "schedule": BEAT_HEARTBEAT_SECONDS,
+        "options": {"expires": BEAT_HEARTBEAT_SECONDS},
+    },
+    "timeseries-retention": {
+        "task": "timeseries.prune_timeseries",
+        "schedule": {"minute": "17", "hour": "3"},  # daily, off the hour
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -128,6 +187,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
+CELERY_TIMEZONE = TIME_ZONE  # crontab schedules are read in this zone
 USE_I18N = True
 USE_TZ = True
 
@@ -169,6 +229,13 @@ NOTIFY_WEBHOOK_TIMEOUT_SECONDS = env_int("NOTIFY_WEBHOOK_TIMEOUT_SECONDS", 15, m
 # Outbound URLs (webhooks, scrape targets) may reach loopback/private addresses; link-local and
 # cloud-metadata addresses are refused regardless (portal/netguard.py).
 SCRAPE_ALLOW_PRIVATE = env_bool("SCRAPE_ALLOW_PRIVATE", False)
+# The sweep delivers whatever is due (first attempts whose message was lost, every retry); `expires` drops
+# ticks a busy worker could not start in time instead of piling them up.
+PERIODIC_TASKS["notifications-deliver-due"] = {
+    "task": "notifications.deliver_due",
+    "schedule": 5,
+    "options": {"expires": 5},
+}
 
 # --- Production hardening (DEBUG=0): `manage.py check --deploy` is clean ---
 if not DEBUG:
@@ -222,9 +289,9 @@ API_KEY_ROTATION_GRACE_HOURS = env_int("API_KEY_ROTATION_GRACE_HOURS", 24, minim
 HEALTH_CHECKS = {
     "database": "portal.health.check_database",
     "cache": "portal.health.check_cache",
+    "broker": "portal.health.check_broker",
+    "beat": "portal.health.check_beat",
 }
-if CELERY_BROKER_URL:
-    HEALTH_CHECKS["broker"] = "portal.health.check_broker"
 
 # --- Ingest limits and rate limiting ---
 # Metric writes (POST /api/v1/metrics, /api/v2/write); see docs/api.md "Limits".

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make demo`: migrate, seed, then run the portal and a live data source until Ctrl-C.
-# Runs on the embedded defaults (SQLite under var/, local-memory cache) unless
-# DATABASE_URL/REDIS_URL are set in the environment.
+# `make demo`: migrate, seed, then run the portal, a Celery worker, Celery beat and a live data source
+# until Ctrl-C (which stops all of them). Runs on the embedded defaults (SQLite under var/, local-memory
+# cache, kombu's filesystem broker under var/celery/) unless DATABASE_URL/REDIS_URL/CELERY_BROKER_URL are set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -10,7 +10,7 @@ PORT=${PORT:-8000}
 export DEBUG=1 BEACON_DEMO=1
 export BEACON_URL="http://$HOST:$PORT"
 
-echo "==> Applying migrations"
+echo "==> Applying migrations (also writes the beat schedules: setup_periodic_tasks)"
 $PY manage.py migrate --noinput
 echo "==> Seeding the demo organization, users, devices and keys"
 $PY manage.py demo_seed --url "$BEACON_URL"
@@ -30,9 +30,26 @@ echo "==> Starting the portal on $BEACON_URL"
   --log-level warning &
 pids+=($!)
 
+echo "==> Starting the Celery worker and beat (logs in var/worker.log, var/beat.log)"
+mkdir -p var
+# One process each keeps the demo light; the worker's child runs tasks, time limits apply.
+.venv/bin/celery -A portal worker --concurrency 1 --without-gossip --without-mingle --loglevel info \
+  >var/worker.log 2>&1 &
+pids+=($!)
+.venv/bin/celery -A portal beat --loglevel info >var/beat.log 2>&1 &
+pids+=($!)
+
 for _ in $(seq 50); do
   curl -fsS "$BEACON_URL/health" >/dev/null 2>&1 && break
   sleep 0.2
+done
+
+broker=${CELERY_BROKER_URL:-filesystem://}
+for name in worker beat; do
+  grep -qs "celery@\|beat: Starting" "var/$name.log" || sleep 2
+done
+for pid in "${pids[@]}"; do
+  kill -0 "$pid" 2>/dev/null || { echo "A demo process exited early; see var/worker.log, var/beat.log"; exit 1; }
 done
 
 # shellcheck disable=SC1091
@@ -44,10 +61,11 @@ pids+=($!)
 cat <<TXT
 
   Beacon is running: $BEACON_URL/
+    Running:   web (gunicorn), Celery worker, Celery beat (${broker%%:*} broker), live data source
     Admin:     $BEACON_URL/admin/   (login admin / admin)
     Customer:  customer / customer (a viewer of the Demo org, for the customer pages to come)
     API docs:  $BEACON_URL/api/docs/
-    Readiness: $BEACON_URL/health/ready
+    Readiness: $BEACON_URL/health/ready   (names the broker and the beat's last tick)
     History:   curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/history?device=edge-01&measurement=cpu&field=usage_user'
   Keys are in var/demo-keys.env. Press Ctrl-C to stop.
 
