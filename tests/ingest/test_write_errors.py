@@ -256,3 +256,8 @@ def test_a_database_fault_is_a_500_that_leaks_no_sql(org, issue_key, settings):
 
     assert response.status_code == 500
     assert b"ingest_fieldtype" not in response.content and b"SELECT" not in response.content
+
+
+@pytest.mark.parametrize("declared", ["-1", "12abc"])
+def test_invalid_content_length_is_400(api: APIClient, declared: str) -> None:
+    check(lp(api, GOOD, CONTENT_LENGTH=declared), 400, "invalid", f"invalid Content-Length {declared!r}")
