@@ -9,6 +9,8 @@ HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 export DEBUG=1 BEACON_DEMO=1
 export BEACON_URL="http://$HOST:$PORT"
+# Demo webhooks and scrape targets live on loopback; links in emails point at this demo.
+export SCRAPE_ALLOW_PRIVATE=1 PUBLIC_URL="$BEACON_URL"
 
 echo "==> Applying migrations (also writes the beat schedules: setup_periodic_tasks)"
 $PY manage.py migrate --noinput
