@@ -20,6 +20,7 @@ import requests
 
 from devices import services as device_services
 from devices.models import Organization, Scope
+from tests.servers import wait_for_health
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,16 +62,7 @@ def gunicorn_url(transactional_db: None, settings: Any, tmp_path: Path) -> Itera
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"gunicorn did not start: {(tmp_path / 'gunicorn.log').read_text()[-2000:]}")
-            time.sleep(0.2)
+        wait_for_health(url, proc, tmp_path / "gunicorn.log")
         yield url
     finally:
         proc.terminate()
