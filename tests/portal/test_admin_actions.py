@@ -14,9 +14,12 @@ from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
+from django.utils import timezone
+from django_celery_beat.models import ClockedSchedule, SolarSchedule
 
 from devices import services
 from devices.models import ApiKey, Membership
+from notifications.services import notification_send
 from portal.admin_config import registered_actions, require_change_permission
 
 KEY_RE = re.compile(r"bcn_[0-9a-f]{16}_[A-Za-z0-9_\-]{20,128}")
@@ -43,6 +46,20 @@ def rows(org, other_org, device, django_user_model) -> None:
     for organization in (org, other_org):
         services.api_key_issue(organization=organization, name="telegraf", scopes=["metrics:write"])
     services.api_key_issue(organization=other_org, name="edge", scopes=["metrics:write"], device=None)
+    notification_send(
+        organization=org,
+        kind="test",
+        event_type="beacon.test",
+        dedup_key="admin-actions",
+        subject="s",
+        text="t",
+        payload={},
+        emails=["ops@example.com"],
+        webhook_urls=["https://hooks.example.com/beacon"],
+    )
+    # django-celery-beat's schedule kinds Beacon itself does not use (intervals/crontabs come with PERIODIC_TASKS).
+    ClockedSchedule.objects.create(clocked_time=timezone.now())
+    SolarSchedule.objects.create(event="sunrise", latitude=0, longitude=0)
 
 
 @pytest.fixture
