@@ -14,11 +14,9 @@ from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
-from django.utils import timezone
-from django_celery_beat.models import ClockedSchedule, SolarSchedule
 
-from devices import services
-from devices.models import ApiKey, Membership
+from accounts import services as accounts
+from accounts.models import ApiKey, Membership
 from notifications.services import notification_send
 from portal.admin_config import registered_actions, require_change_permission
 
@@ -44,8 +42,8 @@ def rows(org, other_org, device, django_user_model) -> None:
     Membership.objects.create(user=customer, organization=org, role="viewer")
     Group.objects.create(name="operators")
     for organization in (org, other_org):
-        services.api_key_issue(organization=organization, name="telegraf", scopes=["metrics:write"])
-    services.api_key_issue(organization=other_org, name="edge", scopes=["metrics:write"], device=None)
+        accounts.api_key_issue(organization=organization, name="telegraf", scopes=["metrics:write"])
+    accounts.api_key_issue(organization=other_org, name="edge", scopes=["metrics:write"], device=None)
     notification_send(
         organization=org,
         kind="test",
@@ -57,9 +55,12 @@ def rows(org, other_org, device, django_user_model) -> None:
         emails=["ops@example.com"],
         webhook_urls=["https://hooks.example.com/beacon"],
     )
-    # django-celery-beat's schedule kinds Beacon itself does not use (intervals/crontabs come with PERIODIC_TASKS).
-    ClockedSchedule.objects.create(clocked_time=timezone.now())
+    # django-celery-beat's admin: periodic tasks, intervals and crontabs exist from migrate's setup_periodic_tasks.
+    from django.utils import timezone
+    from django_celery_beat.models import ClockedSchedule, SolarSchedule
+
     SolarSchedule.objects.create(event="sunrise", latitude=0, longitude=0)
+    ClockedSchedule.objects.create(clocked_time=timezone.now())
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def viewer_client(client, django_user_model):
 
 def test_the_registry_lists_our_key_actions() -> None:
     names = {(label, name) for _cls, label, name in ALL_ACTIONS}
-    assert {("devices.ApiKey", "revoke_selected"), ("devices.ApiKey", "rotate_selected")} <= names
+    assert {("accounts.ApiKey", "revoke_selected"), ("accounts.ApiKey", "rotate_selected")} <= names
 
 
 @pytest.mark.parametrize("action", ALL_ACTIONS, ids=["-".join(a[1:]) for a in ALL_ACTIONS])
@@ -131,7 +132,7 @@ def test_the_same_post_works_for_a_user_allowed_to_change(rows: None, client, dj
     pks = list(ApiKey.objects.values_list("pk", flat=True))
 
     response = client.post(
-        reverse("admin:devices_apikey_changelist"), {"action": "revoke_selected", "_selected_action": pks, "index": 0}
+        reverse("admin:accounts_apikey_changelist"), {"action": "revoke_selected", "_selected_action": pks, "index": 0}
     )
 
     assert response.status_code == 302
@@ -145,8 +146,8 @@ def test_issuing_a_key_needs_the_change_permission(org, client, django_user_mode
     client.force_login(user)
     form = {"organization": org.pk, "name": "x", "scopes": ["metrics:write"], "issue_token": "t" * 22}
 
-    assert client.get(reverse("admin:devices_apikey_add")).status_code == 403
-    response = client.post(reverse("admin:devices_apikey_add"), form)
+    assert client.get(reverse("admin:accounts_apikey_add")).status_code == 403
+    response = client.post(reverse("admin:accounts_apikey_add"), form)
 
     assert response.status_code == 403
     assert not KEY_RE.search(response.content.decode())
