@@ -51,7 +51,9 @@ class Notification(models.Model):
 class WebhookEndpoint(models.Model):
     """A URL an organization receives webhooks at; one per distinct URL, each with its own signing secret."""
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="webhook_endpoints")
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
     url = models.URLField(max_length=2000)
     secret = models.CharField(max_length=120, default=generate_webhook_secret, editable=False)
     enabled = models.BooleanField(default=True)
