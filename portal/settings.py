@@ -94,8 +94,27 @@ TEMPLATES = [
 
 # --- Database: Postgres via DATABASE_URL, else the embedded SQLite file ---
 DATABASE_URL = env_str("DATABASE_URL")
+# A down or frozen database must cost a request seconds, not forever (docs/operations.md "Timeouts"):
+# libpq gives up connecting after DB_CONNECT_TIMEOUT s (psycopg enforces at least 2); the server cancels a
+# statement after DB_STATEMENT_TIMEOUT ms; and when the server cannot answer at all (frozen, partitioned)
+# the client stops waiting DB_ANSWER_GRACE_MS later (portal/postgresql). 0 disables each.
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5, minimum=0)
+DB_STATEMENT_TIMEOUT = env_int("DB_STATEMENT_TIMEOUT", 15_000, minimum=0)
+DB_ANSWER_GRACE_MS = 2_000
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+        DATABASES["default"]["ENGINE"] = "portal.postgresql"
+        # A persistent connection that died while idle (database restarted, proxy cut) is replaced at the
+        # start of the next request instead of failing it.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        if DB_CONNECT_TIMEOUT:
+            _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+        if DB_STATEMENT_TIMEOUT:
+            _db_options["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT} {_db_options.get('options', '')}"
+            _answer_timeout = (DB_STATEMENT_TIMEOUT + DB_ANSWER_GRACE_MS) / 1000
+            DATABASES["default"]["ANSWER_TIMEOUT"] = _answer_timeout  # type: ignore[typeddict-unknown-key]
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -119,7 +138,12 @@ if CACHE_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "beacon",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+            # A frozen Redis must cost milliseconds, not a second per request; after a failure the rate
+            # limiter skips the cache for CACHE_RETRY_SECONDS (portal/api/ratelimit.py).
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": env_int("CACHE_CONNECT_TIMEOUT_MS", 100, minimum=1) / 1000,
+                "SOCKET_TIMEOUT": env_int("CACHE_SOCKET_TIMEOUT_MS", 100, minimum=1) / 1000,
+            },
         }
     }
 else:
@@ -341,6 +365,10 @@ RATELIMIT_CACHE_PREFIX = "rl:"
 RATELIMIT_ANONYMOUS_RATE = env_str("RATELIMIT_ANONYMOUS_RATE", "60/m")
 # If the cache is down, let traffic through (and log) rather than refuse every write.
 RATELIMIT_FAIL_OPEN = env_bool("RATELIMIT_FAIL_OPEN", True)
+# After a cache failure, this many seconds pass before the rate limiter tries the cache again.
+CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 1, minimum=0)
+# Retry-After sent with a 503 when the database (or, with RATELIMIT_FAIL_OPEN=0, the cache) is down.
+OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 5, minimum=1)
 
 # --- Login throttling (django-axes; docs/admin.md "Login throttling") ---
 # Failed logins are counted per (username, client address) in the default cache, shared by every
