@@ -9,6 +9,8 @@ HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 export DEBUG=1 BEACON_DEMO=1
 export BEACON_URL="http://$HOST:$PORT"
+# Demo webhooks and scrape targets live on loopback; links in emails point at this demo.
+export SCRAPE_ALLOW_PRIVATE=1 PUBLIC_URL="$BEACON_URL"
 # The console keeps the banner and warnings; every record (access lines included) goes to logs/portal.log.
 export LOG_CONSOLE_LEVEL=${LOG_CONSOLE_LEVEL:-WARNING}
 
@@ -23,7 +25,8 @@ mkdir -p var
   echo "DEBUG=1"
   echo "BEACON_DEMO=1"
   for name in DATABASE_URL REDIS_URL CACHE_URL CELERY_BROKER_URL BEACON_VAR_DIR LOG_DIR TIMESERIES_BACKEND \
-    INFLUX_URL INFLUX_ORG INFLUX_BUCKET; do
+    INFLUX_URL INFLUX_ORG INFLUX_BUCKET \
+    SCRAPE_ALLOW_PRIVATE PUBLIC_URL; do
     if [ -n "${!name:-}" ]; then echo "$name=${!name}"; fi
   done
 } > var/demo.env
