@@ -9,16 +9,46 @@ HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 export DEBUG=1 BEACON_DEMO=1
 export BEACON_URL="http://$HOST:$PORT"
+# Demo webhooks and scrape targets live on loopback; links in emails point at this demo.
+export SCRAPE_ALLOW_PRIVATE=1 PUBLIC_URL="$BEACON_URL"
+# The console keeps the banner and warnings; every record (access lines included) goes to logs/portal.log.
+export LOG_CONSOLE_LEVEL=${LOG_CONSOLE_LEVEL:-WARNING}
+
+# Also checked by `make demo` before the venv is built; here for a direct scripts/demo.sh.
+"$PY" scripts/check_port.py "$HOST" "$PORT"
+
+# The environment manage.py needs to act on this demo (make manage ARGS=..., or source it yourself).
+mkdir -p var
+{
+  echo "# Written by make demo: the environment its manage.py commands ran with."
+  echo "# make manage ARGS='createsuperuser'  or  set -a; . var/demo.env; set +a; .venv/bin/python manage.py ..."
+  echo "DEBUG=1"
+  echo "BEACON_DEMO=1"
+  for name in DATABASE_URL REDIS_URL CACHE_URL CELERY_BROKER_URL BEACON_VAR_DIR LOG_DIR TIMESERIES_BACKEND \
+    INFLUX_URL INFLUX_ORG INFLUX_BUCKET \
+    SCRAPE_ALLOW_PRIVATE PUBLIC_URL; do
+    if [ -n "${!name:-}" ]; then echo "$name=${!name}"; fi
+  done
+} > var/demo.env
 
 echo "==> Applying migrations (also writes the beat schedules: setup_periodic_tasks)"
 $PY manage.py migrate --noinput
 echo "==> Seeding the demo organization, users, devices and keys"
 $PY manage.py demo_seed --url "$BEACON_URL"
 
+logins() {
+  cat <<TXT
+    Admin:     $BEACON_URL/admin/   (login admin / admin)
+    Customer:  customer / customer at $BEACON_URL/ (a viewer of the Demo org: overview, device pages, live charts)
+    Keys:      var/demo-keys.env    manage.py: make manage ARGS='issuekey --help'
+TXT
+}
 pids=()
+banner_shown=0
 cleanup() {
   trap - EXIT INT TERM
   echo; echo "==> Stopping the demo"
+  if [ "$banner_shown" = 1 ]; then echo "  The demo's logins, for next time (make demo):"; logins; fi
   kill "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
 }
@@ -43,6 +73,10 @@ for _ in $(seq 50); do
   curl -fsS "$BEACON_URL/health" >/dev/null 2>&1 && break
   sleep 0.2
 done
+# gunicorn gone means it could not bind (a server took the port meanwhile): never show the banner then,
+# the /health that answered would be the other server's.
+kill -0 "${pids[0]}" 2>/dev/null \
+  || { echo "The portal did not start on $BEACON_URL (port taken?); pick another: make demo PORT=$((PORT + 1))" >&2; exit 1; }
 
 broker=${CELERY_BROKER_URL:-filesystem://}
 for name in worker beat; do
@@ -62,12 +96,12 @@ cat <<TXT
 
   Beacon is running: $BEACON_URL/
     Running:   web (gunicorn), Celery worker, Celery beat (${broker%%:*} broker), live data source
-    Admin:     $BEACON_URL/admin/   (login admin / admin)
-    Customer:  customer / customer at $BEACON_URL/ (a viewer of the Demo org: overview, device pages, live charts)
+$(logins)
     API docs:  $BEACON_URL/api/docs/
     Readiness: $BEACON_URL/health/ready   (names the broker and the beat's last tick)
     History:   curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/history?device=edge-01&measurement=cpu&field=usage_user'
-  Keys are in var/demo-keys.env. Press Ctrl-C to stop.
+  Logs: logs/portal.log (every request), var/worker.log, var/beat.log. Press Ctrl-C to stop.
 
 TXT
+banner_shown=1
 wait -n "${pids[@]}"

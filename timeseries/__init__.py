@@ -19,7 +19,9 @@ from timeseries.base import (
     SeriesResult,
     StoreError,
     StoreQueryInvalid,
+    StoreTooManyGroups,
     StoreUnavailable,
+    TagFilter,
     TimeSeriesStore,
 )
 
@@ -34,7 +36,9 @@ __all__ = [
     "SeriesResult",
     "StoreError",
     "StoreQueryInvalid",
+    "StoreTooManyGroups",
     "StoreUnavailable",
+    "TagFilter",
     "TimeSeriesStore",
     "get_store",
     "reset_store",

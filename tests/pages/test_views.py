@@ -208,3 +208,42 @@ def test_sign_out_returns_to_the_landing_page(member_client: Client) -> None:
     response = member_client.post("/accounts/logout/", follow=True)
     assert response.redirect_chain == [("/", 302)]
     assert 'href="/accounts/login/"' in text(response)
+
+
+def test_overview_lists_the_orgs_latest_notifications_with_delivery_counts(
+    member_client: Client, org: Organization, other_org: Organization
+) -> None:
+    from notifications.models import Delivery, Notification
+
+    now = timezone.now()
+    for i in range(7):
+        Notification.objects.create(
+            organization=org,
+            kind="test",
+            event_type="test.event",
+            dedup_key=f"a-{i}",
+            subject=f"Quota {i}0 %",
+            text="-",
+            created_at=now - timedelta(minutes=10 - i),
+        )
+    newest = Notification.objects.get(dedup_key="a-6")
+    Delivery.objects.create(notification=newest, channel="email", email="a@example.com", status="sent")
+    Delivery.objects.create(notification=newest, channel="email", email="b@example.com", status="failed")
+    Notification.objects.create(
+        organization=other_org,
+        kind="test",
+        event_type="test.event",
+        dedup_key="b-1",
+        subject="Globex secret",
+        text="-",
+        created_at=now,
+    )
+    page = text(member_client.get(f"/o/{org.slug}/"))
+    subjects = re.findall(r'<tr data-notification="\d+"> <td>.*?</td> <td>([^<]+)</td>', page)
+    assert subjects == ["Quota 60 %", "Quota 50 %", "Quota 40 %", "Quota 30 %", "Quota 20 %"]  # newest 5
+    assert '1 of 2 sent, <strong class="failed">1 failed</strong>' in page
+    assert "Globex secret" not in page
+
+
+def test_overview_without_notifications_says_where_they_come_from(member_client: Client, org: Organization) -> None:
+    assert "No notifications yet." in text(member_client.get(f"/o/{org.slug}/"))
