@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "devices",
     "ingest",
+    "quotas",
     # Last: the top layer (management commands such as setup_periodic_tasks, the post-migrate hook).
     "portal",
 ]
@@ -174,6 +175,12 @@ PERIODIC_TASKS: dict[str, dict[str, object]] = {
     "timeseries-retention": {
         "task": "timeseries.prune_timeseries",
         "schedule": {"minute": "17", "hour": "3"},  # daily, off the hour
+    },
+    # One fixed tick enqueues every scrape target whose own interval has elapsed (design decision 7).
+    "quotas-scrape-due": {
+        "task": "quotas.scrape_due",
+        "schedule": 10,
+        "options": {"expires": 10},
     },
 }
 
@@ -362,3 +369,15 @@ INFLUX_TIMEOUT_MS = env_int("INFLUX_TIMEOUT_MS", 5000, minimum=1)
 if TIMESERIES_BACKEND == "influx" and not INFLUX_URL:
     raise ImproperlyConfigured("TIMESERIES_BACKEND=influx needs INFLUX_URL.")
 HEALTH_CHECKS["store"] = "ingest.health.check_store"
+
+# --- Gateway scraping and quotas (docs/quotas.md) ---
+# Links in emails and webhooks (e.g. a service's page) are built from this; no trailing slash needed.
+PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000")
+# Scrape targets and webhook URLs on loopback/private addresses are refused unless this is on (demo, tests,
+# a Kong cluster on your own network). Link-local/metadata addresses are always refused.
+SCRAPE_ALLOW_PRIVATE = env_bool("SCRAPE_ALLOW_PRIVATE", DEMO_MODE)
+SCRAPE_TIMEOUT_SECONDS = env_int("SCRAPE_TIMEOUT_SECONDS", 10, minimum=1)
+# A Kong node's whole /metrics (latency histograms included) must fit; larger answers fail the scrape.
+SCRAPE_MAX_BYTES = env_int("SCRAPE_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)
+SCRAPE_MAX_SERIES = env_int("SCRAPE_MAX_SERIES", 100_000, minimum=1)  # bandwidth series per target
+SCRAPE_MAX_LABEL_LENGTH = env_int("SCRAPE_MAX_LABEL_LENGTH", 256, minimum=1)

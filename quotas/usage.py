@@ -1,0 +1,112 @@
+"""Counting bytes: deltas to the time-series store and to every current UsagePeriod of each matching service.
+
+Called inside the scrape's transaction (quotas.scraping), so the node's counter snapshot, the usage
+totals and (with the sql store) the chart points commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from ingest.timeseries import Point, get_store
+from quotas.models import GatewayService, UsagePeriod
+from quotas.periods import monthly_period, quota_period
+
+MEASUREMENT = "kong_bandwidth"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UPSERT_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    time: datetime
+    service: str  # Kong's service label
+    route: str
+    direction: str  # ingress | egress
+    value: int
+
+
+def _ns(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def store_points(*, organization_id: int, target_id: int, deltas: Iterable[Delta]) -> int:
+    """One point per delta. The `target` tag keeps two nodes scraped at the same instant from overwriting
+    each other, and makes a rewritten Prometheus window overwrite its own earlier point."""
+    points = [
+        Point(
+            measurement=MEASUREMENT,
+            tags={"service": d.service, "route": d.route, "direction": d.direction, "target": str(target_id)},
+            fields={"bytes": d.value},
+            time_ns=_ns(d.time),
+        )
+        for d in deltas
+    ]
+    if points:
+        get_store().write(tenant=str(organization_id), points=points)
+    return len(points)
+
+
+def current_periods(service: GatewayService, moment: datetime) -> set[tuple[datetime, datetime]]:
+    """The calendar month (so every service has a running total) and each quota's period containing `moment`."""
+    periods = {monthly_period(moment)}
+    periods.update(quota_period(quota, moment) for quota in service.quotas.all())
+    return periods
+
+
+def services_by_kong_name(organization_id: int) -> dict[str, list[GatewayService]]:
+    by_name: defaultdict[str, list[GatewayService]] = defaultdict(list)
+    for service in GatewayService.objects.filter(organization_id=organization_id).prefetch_related("quotas"):
+        by_name[service.kong_service].append(service)
+    return dict(by_name)
+
+
+def add_usage(*, organization_id: int, deltas: Iterable[Delta]) -> dict[int, tuple[int, int]]:
+    """Add each delta to every current period of every service it matches; returns {service id: (in, out)}."""
+    services = services_by_kong_name(organization_id)
+    totals: defaultdict[tuple[int, datetime, datetime], list[int]] = defaultdict(lambda: [0, 0])
+    per_service: defaultdict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for delta in deltas:
+        column = 0 if delta.direction == "ingress" else 1
+        # A window ending exactly at midnight belongs to the day it closes.
+        moment = delta.time - timedelta(microseconds=1)
+        for service in services.get(delta.service, ()):
+            if service.route and service.route != delta.route:
+                continue
+            per_service[service.id][column] += delta.value
+            for start, end in current_periods(service, moment):
+                totals[(service.id, start, end)][column] += delta.value
+    _upsert(totals)
+    return {sid: (v[0], v[1]) for sid, v in per_service.items()}
+
+
+def _upsert(totals: dict[tuple[int, datetime, datetime], list[int]]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE with increments: one statement per chunk, atomic per row on both databases."""
+    if not totals:
+        return
+    table = connection.ops.quote_name(UsagePeriod._meta.db_table)
+    end_col = connection.ops.quote_name("end")
+    adapt = connection.ops.adapt_datetimefield_value
+    now = adapt(timezone.now())
+    rows = list(totals.items())
+    with connection.cursor() as cursor:
+        for offset in range(0, len(rows), _UPSERT_CHUNK):
+            chunk = rows[offset : offset + _UPSERT_CHUNK]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
+            params: list[object] = []
+            for (service_id, start, end), (ingress, egress) in chunk:
+                params += [service_id, adapt(start), adapt(end), ingress, egress, now]
+            cursor.execute(
+                f"INSERT INTO {table} (service_id, start, {end_col}, ingress_bytes, egress_bytes, updated_at) "
+                f"VALUES {values} ON CONFLICT (service_id, start, {end_col}) DO UPDATE SET "
+                f"ingress_bytes = {table}.ingress_bytes + excluded.ingress_bytes, "
+                f"egress_bytes = {table}.egress_bytes + excluded.egress_bytes, updated_at = excluded.updated_at",
+                params,
+            )
