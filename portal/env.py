@@ -51,6 +51,23 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_int_list(name: str, default: list[int], *, minimum: int = 0) -> list[int]:
+    """Comma-separated integers, e.g. NOTIFY_RETRY_DELAYS=5,300,1800."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    values = []
+    for item in raw.split(","):
+        try:
+            value = int(item.strip())
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}={raw!r}: {item.strip()!r} is not an integer.") from None
+        if value < minimum:
+            raise ImproperlyConfigured(f"{name}={raw!r}: {value} is below the minimum of {minimum}.")
+        values.append(value)
+    return values
+
+
 def env_secret(name: str, default: str = "") -> str:
     """Read NAME, or the file named by NAME_FILE (Docker/systemd credentials)."""
     path = os.environ.get(f"{name}_FILE")

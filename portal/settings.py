@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_list, env_secret, env_str
+from portal.env import env_bool, env_int, env_int_list, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("BEACON_VAR_DIR", str(BASE_DIR / "var")))
@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_ratelimit",
     "django_celery_beat",
     "devices",
+    "notifications",
     "ingest",
     "quotas",
     # Last: the top layer (management commands such as setup_periodic_tasks, the post-migrate hook).
@@ -224,6 +225,24 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "beacon@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 15, minimum=1)
+
+# --- Notifications (docs/notifications.md) ---
+# Links in emails, webhooks and client output are built from this (no trailing slash needed).
+PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000")
+# Seconds between delivery attempts: Standard Webhooks' example schedule (5 s ... 24 h) after the first try.
+NOTIFY_RETRY_DELAYS = env_int_list("NOTIFY_RETRY_DELAYS", [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400])
+NOTIFY_WEBHOOK_TIMEOUT_SECONDS = env_int("NOTIFY_WEBHOOK_TIMEOUT_SECONDS", 15, minimum=1)
+# Outbound URLs (webhooks, scrape targets) may reach loopback/private addresses; link-local and
+# cloud-metadata addresses are refused regardless (portal/netguard.py).
+SCRAPE_ALLOW_PRIVATE = env_bool("SCRAPE_ALLOW_PRIVATE", False)
+# The sweep delivers whatever is due (first attempts whose message was lost, every retry); `expires` drops
+# ticks a busy worker could not start in time instead of piling them up.
+PERIODIC_TASKS["notifications-deliver-due"] = {
+    "task": "notifications.deliver_due",
+    "schedule": 5,
+    "options": {"expires": 5},
+}
 
 # --- Production hardening (DEBUG=0): `manage.py check --deploy` is clean ---
 if not DEBUG:
@@ -371,11 +390,7 @@ if TIMESERIES_BACKEND == "influx" and not INFLUX_URL:
 HEALTH_CHECKS["store"] = "ingest.health.check_store"
 
 # --- Gateway scraping and quotas (docs/quotas.md) ---
-# Links in emails and webhooks (e.g. a service's page) are built from this; no trailing slash needed.
-PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000")
-# Scrape targets and webhook URLs on loopback/private addresses are refused unless this is on (demo, tests,
-# a Kong cluster on your own network). Link-local/metadata addresses are always refused.
-SCRAPE_ALLOW_PRIVATE = env_bool("SCRAPE_ALLOW_PRIVATE", DEMO_MODE)
+# PUBLIC_URL (links in emails) and SCRAPE_ALLOW_PRIVATE (loopback/private targets) are in the Notifications block.
 SCRAPE_TIMEOUT_SECONDS = env_int("SCRAPE_TIMEOUT_SECONDS", 10, minimum=1)
 # A Kong node's whole /metrics (latency histograms included) must fit; larger answers fail the scrape.
 SCRAPE_MAX_BYTES = env_int("SCRAPE_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)

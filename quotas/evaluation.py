@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from notifications.links import public_url
 from notifications.services import notification_send
 from quotas.models import Quota
 from quotas.status import QuotaStatus, forecast, quota_statuses
@@ -38,7 +38,7 @@ def dedup_key(quota_id: int, period_start: datetime, threshold: int) -> str:
 
 
 def service_url(organization_slug: str, service_name: str) -> str:
-    return f"{settings.PUBLIC_URL.rstrip('/')}/o/{organization_slug}/services/{service_name}/"
+    return public_url(f"/o/{organization_slug}/services/{service_name}/")
 
 
 def due_threshold(status: QuotaStatus) -> int | None:

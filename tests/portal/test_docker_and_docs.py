@@ -9,7 +9,7 @@ import yaml
 from django.urls import resolve
 
 ROOT = Path(__file__).resolve().parents[2]
-_ENV_CALL = re.compile(r'env_(?:str|bool|int|list|secret)\(\s*"([A-Z0-9_]+)"')
+_ENV_CALL = re.compile(r'env_(?:str|bool|int_list|int|list|secret)\(\s*"([A-Z0-9_]+)"')
 
 
 def settings_env_vars() -> set[str]:
