@@ -40,15 +40,12 @@ def _ns(moment: datetime) -> int:
 def store_points(*, organization_id: int, target_id: int, deltas: Iterable[Delta]) -> int:
     """One point per delta. The `target` tag keeps two nodes scraped at the same instant from overwriting
     each other, and makes a rewritten Prometheus window overwrite its own earlier point."""
-    points = [
-        Point(
-            measurement=MEASUREMENT,
-            tags={"service": d.service, "route": d.route, "direction": d.direction, "target": str(target_id)},
-            fields={"bytes": d.value},
-            time_ns=_ns(d.time),
-        )
-        for d in deltas
-    ]
+    points = []
+    for d in deltas:
+        tags = {"service": d.service, "direction": d.direction, "target": str(target_id)}
+        if d.route:  # the store keeps no empty tag values; an absent route reads back as ""
+            tags["route"] = d.route
+        points.append(Point(measurement=MEASUREMENT, tags=tags, fields={"bytes": d.value}, time_ns=_ns(d.time)))
     if points:
         get_store().write(tenant=str(organization_id), points=points)
     return len(points)
