@@ -43,3 +43,7 @@ def make_target(org: Organization) -> Callable[..., ScrapeTarget]:
         return ScrapeTarget.objects.create(organization=organization or org, kind=kind, url=url, **kw)
 
     return _make
+
+
+# The notification tests' real SMTP server (aiosmtpd on loopback), shared rather than copied.
+from tests.notifications.conftest import smtp_server  # noqa: E402, F401
