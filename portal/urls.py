@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include("devices.urls")),
     path("api/v1/", include("ingest.urls")),
+    path("api/v1/", include("quotas.urls")),
     # InfluxDB v2 write path, so Telegraf and influxdb-client need only a URL and a token.
     path("api/v2/write", InfluxWriteApi.as_view(), name="influx-write"),
 ]
