@@ -53,7 +53,7 @@ def check_broker() -> dict[str, Any]:
     url = settings.CELERY_BROKER_URL
     options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
     with Connection(url, connect_timeout=2, transport_options=options) as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+        conn.ensure_connection(max_retries=1, interval_start=0.2, interval_step=0.2, timeout=2)
         # The scheme only (redis, filesystem): the URL may carry a password.
         return {"transport": url.split("://", 1)[0]}
 

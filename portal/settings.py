@@ -124,7 +124,7 @@ else:
 # Redis in production (CELERY_BROKER_URL=redis://host:6379/1, a db of its own: never the cache's, whose
 # eviction could drop queued tasks). Unset → kombu's filesystem transport under VAR_DIR/celery: no server,
 # but a real queue that separate worker and beat processes on this host consume (the embedded demo).
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://localhost/"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from devices import services
 from devices.models import Device, Organization, Scope
 
-pytest_plugins = ["tests.fixtures_servers"]
+pytest_plugins = ["tests.fixtures_servers", "tests.celery_fixtures"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

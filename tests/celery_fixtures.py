@@ -1,0 +1,192 @@
+"""Pytest plugin (registered in tests/conftest.py): real Celery worker and beat processes for task tests.
+
+The processes run `celery -A portal worker|beat` against pytest-django's test database (test_<name>,
+which only exists while a transactional test runs: use `transactional_db` / `django_db(transaction=True)`,
+since a plain `db` test's rows sit in a transaction other processes cannot see).
+
+- `redis_broker` (function): Redis db 13 on 127.0.0.1:6379, flushed before and after (fails under CI=true
+  when Redis is down, skips otherwise).
+- `filesystem_broker` (function): kombu's filesystem transport in a temp var dir (what the demo runs).
+- `celery_broker` (function, parametrised "redis" | "filesystem"): one of the two; a test using it runs twice.
+- `celery_producer` (function): points this test process's Celery app (task.delay, apply_async) and
+  settings (/health/ready's broker check) at `celery_broker`, restored afterwards.
+- `start_celery` (function): factory `start_celery("worker" | "beat", broker, env={...}) -> CeleryProcess`,
+  waits until the process is up; every process started is stopped at teardown.
+- `celery_worker`, `celery_beat` (function): a worker / a beat (ticking every second) on `celery_broker`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CELERY = ROOT / ".venv" / "bin" / "celery"
+REDIS_BROKER_DB = 13  # this suite's own Redis db: flushed freely
+_READY = {"worker": re.compile(r"celery@\S+ ready"), "beat": re.compile(r"beat: Starting")}
+
+
+@dataclass
+class Broker:
+    kind: str
+    url: str
+    transport_options: dict[str, Any]
+    env: dict[str, str] = field(default_factory=dict)  # what a worker/beat process needs to reach it
+
+
+@dataclass
+class CeleryProcess:
+    role: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, pattern: str | re.Pattern[str], timeout: float = 60.0) -> re.Match[str]:
+        """Wait until the process's log matches `pattern`; fail with the log's tail otherwise."""
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout
+        while True:
+            match = regex.search(self.log())
+            if match:
+                return match
+            if self.process.poll() is not None:
+                pytest.fail(f"celery {self.role} exited with {self.process.returncode}:\n{self.log()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"celery {self.role} log never matched {regex.pattern!r}:\n{self.log()[-3000:]}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # warm shutdown: the worker finishes (and acks) its current task
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _redis_up() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def redis_broker() -> Iterator[Broker]:
+    import redis
+
+    from tests.conftest import require_server
+
+    require_server(_redis_up(), "Redis is not running on 127.0.0.1:6379")
+    url = f"redis://127.0.0.1:6379/{REDIS_BROKER_DB}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield Broker("redis", url, {"visibility_timeout": 3600}, {"CELERY_BROKER_URL": url})
+    client.flushdb()
+
+
+@pytest.fixture
+def filesystem_broker(tmp_path: Path) -> Broker:
+    var_dir = tmp_path / "broker-var"
+    folders = {"data_folder_in": "queue", "data_folder_out": "queue", "control_folder": "control"}
+    options: dict[str, Any] = {key: str(var_dir / "celery" / folder) for key, folder in folders.items()}
+    for folder in options.values():
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    # The settings derive the same folders from BEACON_VAR_DIR when CELERY_BROKER_URL is unset.
+    return Broker("filesystem", "filesystem://localhost/", options, {"BEACON_VAR_DIR": str(var_dir)})
+
+
+@pytest.fixture(params=["redis", "filesystem"])
+def celery_broker(request: pytest.FixtureRequest) -> Broker:
+    return request.getfixturevalue(f"{request.param}_broker")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def celery_producer(celery_broker: Broker, settings: Any) -> Iterator[Broker]:
+    from kombu import pools
+
+    from portal.celery import app
+
+    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+
+    def point_at(url: str, options: dict[str, Any]) -> None:
+        app.conf.broker_url, app.conf.broker_transport_options = url, options
+        # Connection and producer pools are cached (per app and in kombu's registry): rebuild for the new URL.
+        pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    settings.CELERY_BROKER_URL = celery_broker.url
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker.transport_options
+    point_at(celery_broker.url, celery_broker.transport_options)
+    yield celery_broker
+    point_at(*saved)
+
+
+def _database_url(settings: Any) -> str:
+    db = settings.DATABASES["default"]
+    if "postgresql" not in db["ENGINE"]:
+        pytest.skip("needs the Postgres test database (worker and beat run in other processes)")
+    user = db.get("USER") or "postgres"
+    return f"postgres://{user}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def start_celery(transactional_db: None, settings: Any, tmp_path: Path) -> Iterator[Callable[..., CeleryProcess]]:
+    started: list[CeleryProcess] = []
+    base_env = {k: v for k, v in os.environ.items() if k not in {"CACHE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
+    base_env.update(
+        {
+            "DATABASE_URL": _database_url(settings),
+            "DEBUG": "1",
+            "LOG_LEVEL": "INFO",
+            "LOG_DIR": str(tmp_path / "celery-logs"),
+            "TIMESERIES_BACKEND": "sql",
+        }
+    )
+
+    def _start(role: str, broker: Broker, env: dict[str, str] | None = None) -> CeleryProcess:
+        args = {
+            "worker": ["worker", "--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+            "beat": ["beat", "--max-interval", "1", "--loglevel", "INFO"],
+        }[role]
+        log_path = tmp_path / f"celery-{role}-{len(started)}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [str(CELERY), "-A", "portal", *args],
+                cwd=ROOT,
+                env={**base_env, **broker.env, **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        handle = CeleryProcess(role, process, log_path)
+        started.append(handle)
+        handle.wait_for_log(_READY[role])
+        return handle
+
+    yield _start
+    for handle in reversed(started):  # before transactional_db flushes: no open connections left behind
+        handle.stop()
+
+
+@pytest.fixture
+def celery_worker(start_celery: Callable[..., CeleryProcess], celery_broker: Broker) -> CeleryProcess:
+    return start_celery("worker", celery_broker)
+
+
+@pytest.fixture
+def celery_beat(start_celery: Callable[..., CeleryProcess], celery_broker: Broker) -> CeleryProcess:
+    return start_celery("beat", celery_broker)
