@@ -20,7 +20,7 @@ class CounterDeltas:
 
 
 def counter_deltas(previous: Mapping[str, float], samples: Mapping[str, BandwidthSample]) -> CounterDeltas:
-    """value − previous; the whole value when it went down (a reset); nothing for a first sample.
+    """value - previous; the whole value when it went down (a reset); nothing for a first sample.
 
     Series missing from this reading keep their last value, so one that comes back after a restart
     with a smaller value is counted as a reset rather than taken as a new baseline.

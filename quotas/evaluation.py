@@ -79,7 +79,9 @@ def _remember(status: QuotaStatus, threshold: int) -> None:
         notified = list(quota.notified_thresholds) if quota.notified_period_start == status.period_start else []
         if threshold not in notified:
             notified = sorted([*notified, threshold])
-        Quota.objects.filter(id=quota.id).update(notified_period_start=status.period_start, notified_thresholds=notified)
+        Quota.objects.filter(id=quota.id).update(
+            notified_period_start=status.period_start, notified_thresholds=notified
+        )
 
 
 def message_context(status: QuotaStatus, threshold: int, now: datetime) -> dict[str, object]:
@@ -126,8 +128,9 @@ def _payload(context: dict[str, object], status: QuotaStatus) -> dict[str, objec
 def _notify(status: QuotaStatus, threshold: int, now: datetime) -> bool:
     context = message_context(status, threshold, now)
     quota = status.quota
+    period = quota.get_period_display().split(" ")[0].lower()
     subject = (
-        f"[Beacon] {quota.service.name}: {context['usage_percent']}% of its {quota.get_period_display().split(' ')[0].lower()} "
+        f"[Beacon] {quota.service.name}: {context['usage_percent']}% of its {period} "
         f"bandwidth quota used ({threshold}% threshold)"
     )
     notification = notification_send(

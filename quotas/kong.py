@@ -3,8 +3,8 @@
 | Kong     | metric                 | labels (order varies; matched by name)              |
 |----------|------------------------|-----------------------------------------------------|
 | 2.0      | `kong_bandwidth`       | type, service, route                                |
-| 2.1–2.8  | `kong_bandwidth`       | service, route, type                                |
-| 3.0–3.6  | `kong_bandwidth_bytes` | service, route, direction, consumer                 |
+| 2.1-2.8  | `kong_bandwidth`       | service, route, type                                |
+| 3.0-3.6  | `kong_bandwidth_bytes` | service, route, direction, consumer                 |
 | 3.7+     | `kong_bandwidth_bytes` | service, route, direction, workspace, consumer      |
 
 The text is untrusted: only the bandwidth families are handed to prometheus_client's parser (Kong's

@@ -111,7 +111,7 @@ class UsagePeriod(models.Model):
         indexes = [models.Index(fields=["service", "end"])]
 
     def __str__(self) -> str:
-        return f"{self.service} {self.start:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M}"
+        return f"{self.service} {self.start:%Y-%m-%d %H:%M}-{self.end:%Y-%m-%d %H:%M}"
 
     def used(self, direction: str) -> int:
         if direction == Quota.Direction.INGRESS:
@@ -139,7 +139,7 @@ class Quota(models.Model):
     service = models.ForeignKey(GatewayService, on_delete=models.CASCADE, related_name="quotas")
     period = models.CharField(max_length=16, choices=Period.choices, default=Period.MONTHLY)
     reset_day = models.PositiveSmallIntegerField(
-        default=1, help_text="monthly: the day of the month (1–28) a period starts, at 00:00 UTC."
+        default=1, help_text="monthly: the day of the month (1-28) a period starts, at 00:00 UTC."
     )
     period_seconds = models.PositiveIntegerField(
         null=True, blank=True, help_text="custom: the period length; periods run back to back from creation."
@@ -175,8 +175,10 @@ class Quota(models.Model):
         if self.period == self.Period.CUSTOM and not self.period_seconds:
             raise ValidationError({"period_seconds": "a custom period needs period_seconds (at least 60)"})
         thresholds = self.thresholds
-        if not isinstance(thresholds, list) or not thresholds or not all(
-            isinstance(t, int) and not isinstance(t, bool) and 1 <= t <= 1000 for t in thresholds
+        if (
+            not isinstance(thresholds, list)
+            or not thresholds
+            or not all(isinstance(t, int) and not isinstance(t, bool) and 1 <= t <= 1000 for t in thresholds)
         ):
             raise ValidationError({"thresholds": "a non-empty list of whole percentages between 1 and 1000"})
         if len(set(thresholds)) != len(thresholds):

@@ -23,7 +23,8 @@ from quotas.models import ScrapeTarget
 # scrapes a mixed cluster has both, so both are asked for and added up.
 PROMQL = (
     "sum by (service, route, direction) (increase(kong_bandwidth_bytes[{window}s]))",
-    'sum by (service, route, direction) (label_replace(increase(kong_bandwidth[{window}s]), "direction", "$1", "type", "(.*)"))',
+    "sum by (service, route, direction) "
+    '(label_replace(increase(kong_bandwidth[{window}s]), "direction", "$1", "type", "(.*)"))',
 )
 
 
@@ -115,11 +116,13 @@ def _window_samples(result: list[dict[str, object]], max_label_length: int) -> l
             try:
                 moment, raw = float(pair[0]), float(pair[1])
             except (TypeError, ValueError, IndexError):
-                raise ScrapeFailed("Prometheus value is not [time, \"number\"]") from None
+                raise ScrapeFailed('Prometheus value is not [time, "number"]') from None
             if not math.isfinite(raw) or raw < 0 or not math.isfinite(moment):
                 continue
             if round(raw):
-                samples.append(WindowSample(datetime.fromtimestamp(moment, tz=UTC), service, route, direction, round(raw)))
+                samples.append(
+                    WindowSample(datetime.fromtimestamp(moment, tz=UTC), service, route, direction, round(raw))
+                )
     return samples
 
 

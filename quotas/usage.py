@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -97,13 +98,14 @@ def _upsert(totals: dict[tuple[int, datetime, datetime], list[int]]) -> None:
         for offset in range(0, len(rows), _UPSERT_CHUNK):
             chunk = rows[offset : offset + _UPSERT_CHUNK]
             values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
-            params: list[object] = []
+            params: list[Any] = []
             for (service_id, start, end), (ingress, egress) in chunk:
                 params += [service_id, adapt(start), adapt(end), ingress, egress, now]
-            cursor.execute(
-                f"INSERT INTO {table} (service_id, start, {end_col}, ingress_bytes, egress_bytes, updated_at) "
+            # Only our own quoted table/column names are interpolated; every value is a parameter.
+            sql = (
+                f"INSERT INTO {table} (service_id, start, {end_col}, ingress_bytes, egress_bytes, updated_at) "  # noqa: S608
                 f"VALUES {values} ON CONFLICT (service_id, start, {end_col}) DO UPDATE SET "
                 f"ingress_bytes = {table}.ingress_bytes + excluded.ingress_bytes, "
-                f"egress_bytes = {table}.egress_bytes + excluded.egress_bytes, updated_at = excluded.updated_at",
-                params,
+                f"egress_bytes = {table}.egress_bytes + excluded.egress_bytes, updated_at = excluded.updated_at"
             )
+            cursor.execute(sql, params)

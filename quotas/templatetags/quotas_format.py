@@ -11,7 +11,7 @@ _UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
 def bytes_human(value: float | int | None) -> str:
     """Decimal units (1 KB = 1000 B), as bandwidth is billed."""
     if value is None:
-        return "–"
+        return "-"
     amount = float(value)
     for unit in _UNITS:
         if abs(amount) < 1000 or unit == _UNITS[-1]:

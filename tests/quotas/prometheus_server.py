@@ -28,7 +28,9 @@ class PrometheusServer:
         targets = [url.split("//", 1)[1].split("/", 1)[0] for url in scrape_urls]
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "scrape_configs": [{"job_name": "kong", "metrics_path": "/metrics", "static_configs": [{"targets": targets}]}],
+            "scrape_configs": [
+                {"job_name": "kong", "metrics_path": "/metrics", "static_configs": [{"targets": targets}]}
+            ],
         }
         (self.dir / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
         self.process: subprocess.Popen[bytes] | None = None
@@ -74,5 +76,3 @@ class PrometheusServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-

@@ -36,7 +36,9 @@ def traffic(shop: GatewayService, kong_node: Callable, make_target: Callable) ->
 def test_bandwidth_in_the_seeds_shape_with_null_buckets(api: APIClient, traffic: datetime) -> None:
     start = traffic.isoformat()
     end = (traffic + timedelta(minutes=5)).isoformat()
-    response = api.get("/api/v1/services/shop/bandwidth", {"start": start, "end": end, "step": "1m", "direction": "egress"})
+    response = api.get(
+        "/api/v1/services/shop/bandwidth", {"start": start, "end": end, "step": "1m", "direction": "egress"}
+    )
     assert response.status_code == 200, response.content
     body = response.json()
     assert body[0] == {

@@ -77,7 +77,7 @@ def test_70_to_95_percent_in_one_scrape_sends_one_email_naming_90(metered: tuple
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_evaluations_send_one_email(metered: tuple, smtp_server) -> None:  # type: ignore[no-untyped-def,type-arg]
-    quota, node, target = metered
+    _quota, node, target = metered
     node.add("shop-svc", "checkout", "egress", 8_500)
     scrape_target(target.id)
     barrier = threading.Barrier(2)

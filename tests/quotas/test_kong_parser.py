@@ -33,9 +33,10 @@ kong_bandwidth_bytes{service="shop",route="checkout",direction="ingress",workspa
 kong_bandwidth_bytes{service="shop",route="checkout",direction="ingress",workspace="team-b",consumer=""} 200
 """
 # The same counters with the labels in an order no Kong writes, and without HELP/TYPE (untyped).
-SHUFFLED = """kong_bandwidth_bytes{consumer="",workspace="default",direction="egress",route="checkout",service="shop"} 1200
-kong_bandwidth_bytes{direction="ingress",consumer="",route="checkout",service="shop",workspace="default"} 300
-"""
+SHUFFLED = (
+    'kong_bandwidth_bytes{consumer="",workspace="default",direction="egress",route="checkout",service="shop"} 1200\n'
+    'kong_bandwidth_bytes{direction="ingress",consumer="",route="checkout",service="shop",workspace="default"} 300\n'
+)
 
 
 def _totals(text: str) -> dict[tuple[str, str, str], float]:
@@ -46,7 +47,9 @@ def _totals(text: str) -> dict[tuple[str, str, str], float]:
     return totals
 
 
-@pytest.mark.parametrize("text", [KONG_20, KONG_28, KONG_34, KONG_37, SHUFFLED], ids=["2.0", "2.8", "3.4", "3.7", "shuffled"])
+@pytest.mark.parametrize(
+    "text", [KONG_20, KONG_28, KONG_34, KONG_37, SHUFFLED], ids=["2.0", "2.8", "3.4", "3.7", "shuffled"]
+)
 def test_every_generation_gives_the_same_counters(text: str) -> None:
     assert _totals(text) == {("shop", "checkout", "egress"): 1200, ("shop", "checkout", "ingress"): 300}
 
@@ -92,7 +95,9 @@ def test_insane_samples_are_rejected_and_counted_not_fatal() -> None:
 def test_unparseable_text_and_too_many_series_are_errors() -> None:
     with pytest.raises(ExpositionError, match="not a Prometheus text exposition"):
         parse_bandwidth('kong_bandwidth_bytes{service="a",route="b" 12\n')
-    many = "".join(f'kong_bandwidth_bytes{{service="s{i}",route="",direction="egress",consumer=""}} 1\n' for i in range(11))
+    many = "".join(
+        f'kong_bandwidth_bytes{{service="s{i}",route="",direction="egress",consumer=""}} 1\n' for i in range(11)
+    )
     with pytest.raises(ExpositionError, match="more than 10 bandwidth series"):
         parse_bandwidth(many, max_series=10)
 

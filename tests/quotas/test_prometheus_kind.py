@@ -48,7 +48,7 @@ def test_increase_windows_from_a_real_prometheus(
     target.refresh_from_db()
     assert target.window_end is not None and UsagePeriod.objects.count() == 0
 
-    # Steady traffic on both nodes for ~12 s: 2 × 48 × 250 = 24,000 egress bytes, 2 × 48 × 10 ingress.
+    # Steady traffic on both nodes for ~12 s: 2 x 48 x 250 = 24,000 egress bytes, 2 x 48 x 10 ingress.
     for _ in range(48):
         old.add("shop-svc", "checkout", "egress", 250)
         new.add("shop-svc", "checkout", "egress", 250)
@@ -75,7 +75,9 @@ def test_increase_windows_from_a_real_prometheus(
 
 
 @pytest.mark.django_db
-def test_a_non_prometheus_answer_is_a_clear_error(shop: GatewayService, kong_node: Callable, make_target: Callable) -> None:
+def test_a_non_prometheus_answer_is_a_clear_error(
+    shop: GatewayService, kong_node: Callable, make_target: Callable
+) -> None:
     _node, url = kong_node()
     target = make_target(url.replace("/metrics", ""), kind="prometheus", interval_seconds=1)
     scrape_target(target.id)

@@ -97,7 +97,9 @@ def test_each_current_period_of_the_service_counts_and_routes_select(
 ) -> None:
     Quota.objects.create(service=shop, period="daily", limit_bytes=10**6)
     Quota.objects.create(service=shop, period="monthly", reset_day=1, limit_bytes=10**9)
-    checkout_only = GatewayService.objects.create(organization=org, name="checkout", kong_service="shop-svc", route="checkout")
+    checkout_only = GatewayService.objects.create(
+        organization=org, name="checkout", kong_service="shop-svc", route="checkout"
+    )
     node, url = kong_node("2.0")
     target = make_target(url)
     node.add("shop-svc", "checkout", "ingress", 1)
@@ -132,7 +134,7 @@ def test_another_orgs_target_feeds_only_its_own_services(
 def test_errors_are_recorded_on_the_target_and_logged_once_per_change(
     shop: GatewayService, kong_node: Callable, make_target: Callable, caplog: pytest.LogCaptureFixture
 ) -> None:
-    node, url = kong_node()
+    _node, url = kong_node()
     target = make_target(url.replace("/metrics", "/nope"))
     caplog.set_level("INFO", logger="quotas.scraping")
     for _ in range(3):

@@ -15,10 +15,14 @@ class Command(BaseCommand):
     help = "Scrape Kong targets now (every enabled one, or --target ID), evaluate quotas, send notifications."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--target", type=int, action="append", help="a target id (repeatable); default: all enabled")
+        parser.add_argument(
+            "--target", type=int, action="append", help="a target id (repeatable); default: all enabled"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        ids: list[int] = options["target"] or list(ScrapeTarget.objects.filter(enabled=True).values_list("id", flat=True))
+        ids: list[int] = options["target"] or list(
+            ScrapeTarget.objects.filter(enabled=True).values_list("id", flat=True)
+        )
         missing = set(ids) - set(ScrapeTarget.objects.filter(id__in=ids).values_list("id", flat=True))
         if missing:
             raise CommandError(f"no scrape target with id {', '.join(map(str, sorted(missing)))}")
@@ -37,9 +41,8 @@ class Command(BaseCommand):
         crossings = evaluation.evaluate_quotas(service_ids=touched) if touched else []
         for crossing in crossings:
             state = "notification created" if crossing.sent else "already notified"
-            self.stdout.write(
-                f"quota {crossing.quota_id}: {crossing.usage_percent:.1f}% used, {crossing.threshold}% threshold: {state}"
-            )
+            used = f"{crossing.usage_percent:.1f}% used"
+            self.stdout.write(f"quota {crossing.quota_id}: {used}, {crossing.threshold}% threshold: {state}")
         self.stdout.write(f"evaluated quotas of {len(touched)} service(s); {len(crossings)} threshold crossing(s)")
         delivered = deliveries_run_due()
         self.stdout.write(f"deliveries attempted: {delivered}")
