@@ -22,7 +22,9 @@ def traffic(shop: GatewayService, kong_node: Callable, make_target: Callable) ->
     target = make_target(url)
     node.add("shop-svc", "checkout", "egress", 1)
     node.add("shop-svc", "", "ingress", 1)
-    base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
+    # On a 5-minute boundary, so the 5m buckets below are exactly [base, base + 5m).
+    now = datetime.now(UTC) - timedelta(minutes=15)
+    base = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
     scrape_target(target.id, now=base + timedelta(seconds=5))
     node.add("shop-svc", "checkout", "egress", 9133)
     node.add("shop-svc", "", "ingress", 70)
