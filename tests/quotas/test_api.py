@@ -96,7 +96,7 @@ def test_tenancy_and_scope(
 def test_services_and_quotas_with_usage_and_forecast(api: APIClient, shop: GatewayService, traffic: datetime) -> None:
     quota = Quota.objects.create(service=shop, period="monthly", limit_bytes=100_000, direction="egress")
     # The rate is taken over the service's life when it is younger than 24 h; the fixture's bytes are older.
-    GatewayService.objects.filter(id=shop.id).update(created_at=traffic - timedelta(minutes=50))
+    GatewayService.objects.filter(id=shop.id).update(created_at=datetime.now(UTC) - timedelta(hours=1))
     services = api.get("/api/v1/services/").json()
     assert services == [
         {"name": "shop", "kong_service": "shop-svc", "route": "", "month_ingress_bytes": 70, "month_egress_bytes": 9200}
