@@ -39,7 +39,10 @@ class ScrapeTargetAdmin(admin.ModelAdmin):
     actions = ["scrape_now"]
     fieldsets = [
         (None, {"fields": ["organization", "name", "kind", "url", "auth_header", "interval_seconds", "enabled"]}),
-        ("Last scrape", {"fields": ["last_scrape_at", "last_success_at", "last_error", "next_scrape_at", "window_end"]}),
+        (
+            "Last scrape",
+            {"fields": ["last_scrape_at", "last_success_at", "last_error", "next_scrape_at", "window_end"]},
+        ),
     ]
 
     @admin.display(description="state")

@@ -23,6 +23,19 @@ from quotas.status import QuotaStatus, forecast, quota_statuses
 
 logger = logging.getLogger(__name__)
 EVENT_TYPE = "quota.threshold_crossed"
+_EVALUATION_FIELDS = (
+    "id",
+    "service_id",
+    "period",
+    "reset_day",
+    "period_seconds",
+    "limit_bytes",
+    "direction",
+    "thresholds",
+    "created_at",
+    "notified_period_start",
+    "notified_thresholds",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +69,8 @@ def evaluate_quotas(
     *, service_ids: Iterable[int] | None = None, organization_id: int | None = None, now: datetime | None = None
 ) -> list[Crossing]:
     now = now or timezone.now()
-    quotas = Quota.objects.select_related("service", "service__organization")
+    # Lean rows for the many quotas that cross nothing; the few that notify load their service below.
+    quotas = Quota.objects.only(*_EVALUATION_FIELDS)
     if service_ids is not None:
         quotas = quotas.filter(service_id__in=list(service_ids))
     if organization_id is not None:
@@ -66,6 +80,7 @@ def evaluate_quotas(
         threshold = due_threshold(status)
         if threshold is None:
             continue
+        status.quota = Quota.objects.select_related("service", "service__organization").get(id=status.quota.id)
         sent = _notify(status, threshold, now)
         _remember(status, threshold)
         crossings.append(Crossing(status.quota.id, threshold, status.usage_percent, sent))

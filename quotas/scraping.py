@@ -88,7 +88,11 @@ def scrape_target(target_id: int, *, now: datetime | None = None) -> ScrapeResul
 
 
 def _scrape_exporter(target: ScrapeTarget, now: datetime, result: ScrapeResult) -> None:
-    text = sources.fetch_exposition(target)
+    exposition_apply(target, sources.fetch_exposition(target), now=now, result=result)
+
+
+def exposition_apply(target: ScrapeTarget, text: str, *, now: datetime, result: ScrapeResult) -> None:
+    """Parse one reading of a node and count it (the part of a scrape after the HTTP GET; bench/scrape.py)."""
     parsed = parse_bandwidth(
         text, max_series=settings.SCRAPE_MAX_SERIES, max_label_length=settings.SCRAPE_MAX_LABEL_LENGTH
     )

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from ingest.timeseries import StoreError, get_store
@@ -49,22 +49,20 @@ class QuotaStatus:
 def quota_statuses(quotas: QuerySet[Quota] | Iterable[Quota], *, now: datetime | None = None) -> list[QuotaStatus]:
     now = now or timezone.now()
     rows = list(quotas)
-    periods = {quota.id: quota_period(quota, now) for quota in rows}
-    wanted = Q()
-    for quota in rows:
-        start, end = periods[quota.id]
-        wanted |= Q(service_id=quota.service_id, start=start, end=end)
-    usage: dict[tuple[int, datetime, datetime], UsagePeriod] = {}
+    usage: dict[tuple[int, datetime, datetime], tuple[int, int]] = {}
     if rows:
         service_ids = {quota.service_id for quota in rows}
         # Narrow by service and time in SQL, match exact periods in Python (an OR of 10,000 triples is slow to plan).
-        candidates = UsagePeriod.objects.filter(service_id__in=service_ids, start__lte=now, end__gt=now)
-        usage = {(u.service_id, u.start, u.end): u for u in candidates}
+        candidates = UsagePeriod.objects.filter(service_id__in=service_ids, start__lte=now, end__gt=now).values_list(
+            "service_id", "start", "end", "ingress_bytes", "egress_bytes"
+        )
+        usage = {(sid, start, end): (ingress, egress) for sid, start, end, ingress, egress in candidates}
     statuses = []
     for quota in rows:
-        start, end = periods[quota.id]
-        period = usage.get((quota.service_id, start, end))
-        used = period.used(quota.direction) if period else 0
+        start, end = quota_period(quota, now)
+        ingress, egress = usage.get((quota.service_id, start, end), (0, 0))
+        direction = quota.direction
+        used = ingress if direction == "ingress" else egress if direction == "egress" else ingress + egress
         notified = list(quota.notified_thresholds) if quota.notified_period_start == start else []
         statuses.append(QuotaStatus(quota, start, end, used, notified))
     return statuses

@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from ingest.timeseries import Point, get_store
-from quotas.models import GatewayService, UsagePeriod
+from quotas.models import GatewayService, Quota, UsagePeriod
 from quotas.periods import monthly_period, quota_period
 
 MEASUREMENT = "kong_bandwidth"
@@ -52,17 +52,31 @@ def store_points(*, organization_id: int, target_id: int, deltas: Iterable[Delta
     return len(points)
 
 
-def current_periods(service: GatewayService, moment: datetime) -> set[tuple[datetime, datetime]]:
+@dataclass(slots=True)
+class _Service:
+    id: int
+    route: str
+    quotas: list[Quota]
+
+
+def current_periods(quotas: Iterable[Quota], moment: datetime) -> set[tuple[datetime, datetime]]:
     """The calendar month (so every service has a running total) and each quota's period containing `moment`."""
     periods = {monthly_period(moment)}
-    periods.update(quota_period(quota, moment) for quota in service.quotas.all())
+    periods.update(quota_period(quota, moment) for quota in quotas)
     return periods
 
 
-def services_by_kong_name(organization_id: int) -> dict[str, list[GatewayService]]:
-    by_name: defaultdict[str, list[GatewayService]] = defaultdict(list)
-    for service in GatewayService.objects.filter(organization_id=organization_id).prefetch_related("quotas"):
-        by_name[service.kong_service].append(service)
+def services_by_kong_name(organization_id: int) -> dict[str, list[_Service]]:
+    """The org's services by Kong name, with only the quota fields periods need (a scrape may touch thousands)."""
+    quotas: defaultdict[int, list[Quota]] = defaultdict(list)
+    for quota in Quota.objects.filter(service__organization_id=organization_id).only(
+        "id", "service_id", "period", "reset_day", "period_seconds", "created_at"
+    ):
+        quotas[quota.service_id].append(quota)
+    by_name: defaultdict[str, list[_Service]] = defaultdict(list)
+    rows = GatewayService.objects.filter(organization_id=organization_id).values_list("id", "kong_service", "route")
+    for service_id, kong_service, route in rows:
+        by_name[kong_service].append(_Service(service_id, route, quotas.get(service_id, [])))
     return dict(by_name)
 
 
@@ -71,6 +85,7 @@ def add_usage(*, organization_id: int, deltas: Iterable[Delta]) -> dict[int, tup
     services = services_by_kong_name(organization_id)
     totals: defaultdict[tuple[int, datetime, datetime], list[int]] = defaultdict(lambda: [0, 0])
     per_service: defaultdict[int, list[int]] = defaultdict(lambda: [0, 0])
+    periods: dict[tuple[int, datetime], set[tuple[datetime, datetime]]] = {}
     for delta in deltas:
         column = 0 if delta.direction == "ingress" else 1
         # A window ending exactly at midnight belongs to the day it closes.
@@ -79,7 +94,10 @@ def add_usage(*, organization_id: int, deltas: Iterable[Delta]) -> dict[int, tup
             if service.route and service.route != delta.route:
                 continue
             per_service[service.id][column] += delta.value
-            for start, end in current_periods(service, moment):
+            key = (service.id, moment)
+            if key not in periods:
+                periods[key] = current_periods(service.quotas, moment)
+            for start, end in periods[key]:
                 totals[(service.id, start, end)][column] += delta.value
     _upsert(totals)
     return {sid: (v[0], v[1]) for sid, v in per_service.items()}

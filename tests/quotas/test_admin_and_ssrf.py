@@ -55,8 +55,9 @@ def test_admin_shows_errors_and_the_usage_bar(admin_client, shop: GatewayService
     page = admin_client.get(LIST).content.decode()
     assert "error: cannot connect: ConnectionRefusedError" in page
     quota = Quota.objects.create(service=shop, limit_bytes=1_000)
-    from quotas.periods import quota_period
     from django.utils import timezone
+
+    from quotas.periods import quota_period
 
     start, end = quota_period(quota, timezone.now())
     UsagePeriod.objects.create(service=shop, start=start, end=end, ingress_bytes=300, egress_bytes=550)
@@ -99,7 +100,7 @@ def test_private_ranges_need_scrape_allow_private(org: Organization, shop: Gatew
     with pytest.raises(ValidationError, match="webhook_url"):
         Quota(service=shop, limit_bytes=1, webhook_url="http://192.168.1.1/hook").full_clean()
     # Saved while allowed (or before DNS changed): refused again when connecting, nothing fetched.
-    node, url = kong_node()
+    _node, url = kong_node()
     target = ScrapeTarget.objects.create(organization=org, url=url.replace("127.0.0.1", "localhost"))
     result = scrape_target(target.id)
     assert not result.ok and result.error.startswith("refused: localhost refused:")

@@ -105,3 +105,15 @@ def test_unparseable_text_and_too_many_series_are_errors() -> None:
 def test_other_families_are_ignored() -> None:
     text = KONG_28 + '# TYPE kong_bandwidth_something gauge\nkong_bandwidth_something{service="x"} 9\n'
     assert _totals(text) == {("shop", "checkout", "egress"): 1200, ("shop", "checkout", "ingress"): 300}
+
+
+def test_a_known_label_set_reads_only_the_new_value_and_junk_values_still_fail() -> None:
+    line = 'kong_bandwidth_bytes{service="memo",route="r",direction="egress",consumer=""} '
+    assert [s.value for s in parse_bandwidth(line + "10\n").samples.values()] == [10]
+    assert [s.value for s in parse_bandwidth(line + "1.5e3\n").samples.values()] == [1500]  # memoised labels
+    with pytest.raises(ExpositionError, match="bad sample value"):
+        parse_bandwidth(line + "ten\n")
+    rejected = 'kong_bandwidth_bytes{service="memo",route="r",direction="up",consumer=""} '
+    for _ in range(2):  # a refused label set stays refused when it comes from the memo
+        again = parse_bandwidth(rejected + "3\n")
+        assert again.rejected == 1 and "'up' is not ingress or egress" in again.first_rejection
