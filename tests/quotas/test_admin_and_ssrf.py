@@ -109,3 +109,17 @@ def test_private_ranges_need_scrape_allow_private(org: Organization, shop: Gatew
     settings.SCRAPE_ALLOW_PRIVATE = True
     linklocal = ScrapeTarget.objects.create(organization=org, url="http://169.254.169.254/metrics")
     assert "link-local/metadata" in scrape_target(linklocal.id).error  # always, even when private is allowed
+
+
+@pytest.mark.django_db
+def test_status_section_names_each_targets_last_scrape(
+    org: Organization, other_org: Organization, make_target: Callable
+) -> None:
+    from quotas.status_section import scrape_status
+
+    failing = make_target("http://127.0.0.1:9/metrics", name="dead node")
+    make_target("http://127.0.0.1:9/metrics", organization=other_org)
+    scrape_target(failing.id)
+    [row] = scrape_status(org)["scrape_targets"]
+    assert row["name"] == "dead node" and row["status"] == "error" and row["last_success_at"] is None
+    assert row["error"].startswith("cannot connect") and row["last_scrape_at"] is not None
