@@ -2,6 +2,7 @@
 # Install the Beacon edge agent on a Linux device (Python 3.9+, systemd).
 #
 #   sudo ./install.sh --url https://beacon.example.com --key bcn_... [--device NAME]
+# (--device is optional: empty, the agent uses the key's bound device, else the hostname)
 #
 # Copies the agent (standard library only: no pip, no venv, nothing downloaded) to
 # /opt/beacon-agent, writes the /usr/local/bin/beacon-agent launcher, writes

@@ -38,6 +38,12 @@ def request_organization(request: Request) -> Organization:
     return api_key.organization
 
 
+def request_device_id(request: Request) -> int | None:
+    """The device a device-bound key acts for (it sees only that one), or None for an org-wide key."""
+    api_key = request.auth
+    return api_key.device_id if isinstance(api_key, ApiKey) else None
+
+
 def extract_key(request: Request) -> str | None:
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header:

@@ -40,20 +40,23 @@ def device_annotate_state(queryset: QuerySet[Device], now: datetime | None = Non
     return queryset.annotate(state=_state_expression(now), state_rank=_state_rank_expression(now))
 
 
-def device_list(*, organization: Organization, now: datetime | None = None) -> QuerySet[Device]:
-    """The org's devices, each annotated with `state`."""
+def device_list(
+    *, organization: Organization, device_id: int | None = None, now: datetime | None = None
+) -> QuerySet[Device]:
+    """The org's devices (only `device_id` when given: a device-bound key's view), each annotated with `state`."""
     now = now or timezone.now()
-    return (
-        Device.objects.filter(organization=organization)
-        .select_related("organization")
-        .annotate(state=_state_expression(now))
-        .order_by("name")
-    )
+    devices = Device.objects.filter(organization=organization)
+    if device_id is not None:
+        devices = devices.filter(id=device_id)
+    return devices.select_related("organization").annotate(state=_state_expression(now)).order_by("name")
 
 
-def device_counts_by_state(*, organization: Organization, now: datetime | None = None) -> dict[str, int]:
+def device_counts_by_state(
+    *, organization: Organization, device_id: int | None = None, now: datetime | None = None
+) -> dict[str, int]:
     counts = dict.fromkeys(STATES, 0)
-    rows = device_list(organization=organization, now=now).order_by().values("state").annotate(n=Count("id"))  # type: ignore[misc]
+    devices = device_list(organization=organization, device_id=device_id, now=now)
+    rows = devices.order_by().values("state").annotate(n=Count("id"))  # type: ignore[misc]
     for row in rows:
         counts[row["state"]] = row["n"]
     return counts

@@ -26,4 +26,17 @@ class StatusSerializer(serializers.Serializer[dict]):
     organization = serializers.CharField()
     checks = serializers.DictField(child=StatusCheckSerializer())
     store = StoreStatusSerializer(help_text="Time-series store: backend, health, ping latency.")
+    device = serializers.CharField(
+        allow_null=True, help_text="The device a device-bound key acts for (the counts are its own); else null."
+    )
     devices = serializers.DictField(child=serializers.IntegerField())
+
+
+class WhoamiSerializer(serializers.Serializer[dict]):
+    key_id = serializers.CharField(help_text="The key's public id (the `<keyid>` of `bcn_<keyid>_<secret>`).")
+    organization = serializers.CharField(help_text="The organization's slug.")
+    device = serializers.CharField(
+        allow_null=True, help_text="The device a device-bound key forces on every point; null for an org-wide key."
+    )
+    scopes = serializers.ListField(child=serializers.CharField())
+    expires_at = serializers.DateTimeField(allow_null=True)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -53,19 +53,6 @@ def device_create(
     return Device.objects.create(
         organization=organization, name=name, slug=device_slug(name), tags=tags or {}, description=description
     )
-
-
-def device_get_or_register(*, organization: Organization, name: str) -> Device:
-    """Return the org's device called `name`, creating it; safe under concurrent first writes."""
-    try:
-        return Device.objects.get(organization=organization, name=name)
-    except Device.DoesNotExist:
-        pass
-    try:
-        with transaction.atomic():
-            return device_create(organization=organization, name=name)
-    except IntegrityError:
-        return Device.objects.get(organization=organization, name=name)
 
 
 def device_mark_seen(*, device_ids: list[int], at: datetime, resolution: timedelta) -> int:

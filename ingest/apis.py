@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from devices.models import ApiKey, Scope
 from ingest import history, payloads, selectors, services
+from ingest.body import read_body
 from ingest.errors import IngestError, IngestInvalid
 from ingest.lineprotocol import PRECISION_NS
 from ingest.serializers import MAX_HISTORY_FIELDS, HistoryQuerySerializer, HistorySerializer, MetricItemSerializer
@@ -65,7 +66,7 @@ _LINE_PROTOCOL = {"type": "string", "minLength": 1, "pattern": "\\S", "descripti
 
 class _WriteApi(RateLimitedMixin):
     required_scope = Scope.METRICS_WRITE
-    parser_classes: list[Any] = []  # the body is read raw by ingest.payloads (size caps, gzip)
+    parser_classes: list[Any] = []  # the body is read raw by ingest.body (size caps, gzip)
 
     line_protocol_only = False
 
@@ -73,7 +74,9 @@ class _WriteApi(RateLimitedMixin):
         limits = IngestLimits.from_settings()
         validator = PointValidator(limits)
         try:
-            raw = payloads.read_body(request._request, limits)
+            raw = read_body(
+                request._request, max_bytes=limits.max_body_bytes, max_inflated=limits.max_decompressed_bytes
+            )
             batch = payloads.points_from_body(
                 raw,
                 content_type=request.META.get("CONTENT_TYPE", ""),

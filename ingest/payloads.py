@@ -1,4 +1,4 @@
-"""Request bodies → validated points: size caps, gzip, line protocol and the v1 JSON shape.
+"""Request bodies → validated points: line protocol and the v1 JSON shape (ingest.body reads the bytes).
 
 Everything here runs before any write, so a bad body is refused whole.
 """
@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import json
 import sys
-import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.http import HttpRequest
-
 from ingest import lineprotocol
 from ingest.errors import IngestInvalid, IngestTooLarge, IngestUnsupportedMedia
 from ingest.timeseries.base import Point
-from ingest.validation import DEVICE_TAG, BodyTooLarge, IngestLimits, PointInvalid, PointValidator
+from ingest.validation import DEVICE_TAG, BodyTooLarge, PointInvalid, PointValidator
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -29,65 +26,6 @@ class Batch:
     points: list[Point] = field(default_factory=list)
     # Where each point came from ("line 3", "item 2"), for errors raised after parsing.
     locations: list[str] = field(default_factory=list)
-
-
-def read_body(request: HttpRequest, limits: IngestLimits) -> bytes:
-    """The body, inflated if gzip; 413 before reading when Content-Length is over the cap."""
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    try:
-        length = int(declared)
-    except ValueError:
-        raise IngestInvalid(f"invalid Content-Length {declared!r}") from None
-    if length > limits.max_body_bytes:
-        raise IngestTooLarge(
-            f"request body is {length} bytes; the limit is {limits.max_body_bytes} (INGEST_MAX_BODY_BYTES)"
-        )
-    if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-        # Clients that stream a gzip body (Telegraf) send no Content-Length. Django would read
-        # nothing; the WSGI server (gunicorn) has already decoded the chunks into wsgi.input.
-        raw = _read_capped(request.META["wsgi.input"], limits.max_body_bytes + 1)
-    else:
-        raw = request.read(limits.max_body_bytes + 1)
-    if len(raw) > limits.max_body_bytes:
-        raise IngestTooLarge(f"request body is over the limit of {limits.max_body_bytes} bytes (INGEST_MAX_BODY_BYTES)")
-    encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
-    if encoding in ("", "identity"):
-        if len(raw) > limits.max_decompressed_bytes:
-            raise IngestTooLarge(f"request body is over {limits.max_decompressed_bytes} bytes")
-        return raw
-    if encoding == "gzip":
-        return inflate(raw, limits.max_decompressed_bytes)
-    raise IngestUnsupportedMedia(f"Content-Encoding {encoding!r} is not supported; send identity or gzip")
-
-
-def _read_capped(stream: Any, cap: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while size < cap:
-        chunk = stream.read(min(65536, cap - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-def inflate(raw: bytes, cap: int) -> bytes:
-    """Gunzip (all members) without ever holding more than `cap` + 1 bytes of output."""
-    out = bytearray()
-    data = raw
-    try:
-        while data:
-            inflater = zlib.decompressobj(wbits=31)
-            out += inflater.decompress(data, cap + 1 - len(out))
-            if len(out) > cap or inflater.unconsumed_tail:
-                raise IngestTooLarge(f"gzip body inflates to more than {cap} bytes (INGEST_MAX_DECOMPRESSED_BYTES)")
-            if not inflater.eof:
-                raise IngestInvalid("gzip body is truncated")
-            data = inflater.unused_data
-    except zlib.error as exc:
-        raise IngestInvalid(f"body is not valid gzip: {exc}") from None
-    return bytes(out)
 
 
 def decode_text(raw: bytes) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -43,14 +44,28 @@ class MetricValueField(serializers.Field):  # type: ignore[type-arg]
         return value
 
 
+class JsonTextField(serializers.CharField):
+    """A JSON string only: DRF's CharField turns 3 into "3", which silently stored numbers as text tags.
+
+    Line protocol tags are text by syntax; in JSON a number or boolean where text belongs is a client
+    mistake, refused with the value shown (`tags.rack: must be a JSON string, not 3`).
+    """
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            shown = json.dumps(data)[:40]
+            raise serializers.ValidationError(f"must be a JSON string, not {shown}")
+        return super().to_internal_value(data)
+
+
 class MetricItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """`{"device": ..., "timestamp": ..., "metrics": {...}, "tags": {...}, "measurement": ...}`."""
 
-    device = serializers.CharField(required=False, trim_whitespace=False, min_length=1, max_length=128)
+    device = JsonTextField(required=False, trim_whitespace=False, min_length=1, max_length=128)
     timestamp = TimestampField(required=False, allow_null=True)
-    measurement = serializers.CharField(required=False, trim_whitespace=False, min_length=1)
+    measurement = JsonTextField(required=False, trim_whitespace=False, min_length=1)
     metrics = serializers.DictField(child=MetricValueField(), allow_empty=False)
-    tags = serializers.DictField(child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False)
+    tags = serializers.DictField(child=JsonTextField(trim_whitespace=False, allow_blank=True), required=False)
 
 
 class HistoryQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from devices.models import ApiKey, Device, Organization
-from devices.services import device_get_or_register, device_mark_seen, device_slug
+from devices.services import device_mark_seen, device_slug
 from ingest.errors import IngestForbidden, IngestInvalid, IngestUnavailable
 from ingest.timeseries import StoreError, StoreUnavailable, get_store
 from ingest.timeseries.base import Point
@@ -36,7 +38,7 @@ class IngestResult:
     points: int
     values: int  # field values stored
     devices: list[str] = field(default_factory=list)
-    registered: list[str] = field(default_factory=list)  # devices created by this write
+    registered: list[str] = field(default_factory=list)  # devices new to this write (created by it or a racer)
 
 
 def _where(locations: Sequence[str] | None, i: int) -> str:
@@ -74,8 +76,8 @@ def _plan_org_devices(
 ) -> tuple[dict[str, int], dict[str, int]]:
     """({known name: id}, {unknown name: first point index}); refuses unknown devices per the org setting.
 
-    Unknown devices are only created after the store accepted the write, so a refused
-    write leaves no trace; a name whose slug is taken is refused here, before writing.
+    Unknown devices are created by _register_devices in the write's transaction, so a refused
+    write leaves no trace.
     """
     names: dict[str, int] = {}
     for i, point in enumerate(points):
@@ -109,21 +111,12 @@ def _plan_org_devices(
         slug = device_slug(name)
         other = slugs.setdefault(slug, name)
         if other != name:
-            # Two new devices would share a slug: refused here, before the store write, not by the
-            # unique constraint afterwards (which answered 500 with the points already stored).
+            # Two new devices of one write would share a slug: refused before anything is written.
             raise IngestInvalid(
                 f"{_where(locations, i)}: new device names {other!r} and {name!r} have the same slug {slug!r}; "
                 "use one name",
                 line=_line(locations, i),
             )
-    taken = Device.objects.filter(organization=organization, slug__in=list(slugs)).values_list("slug", flat=True)
-    for slug in taken:
-        name = slugs[slug]
-        raise IngestInvalid(
-            f"{_where(locations, missing[name])}: device name {name!r} clashes with an existing device "
-            f"whose slug is {slug!r}; use that device's exact name",
-            line=_line(locations, missing[name]),
-        )
     return known, missing
 
 
@@ -157,14 +150,45 @@ def _remember_device(organization_id: int, name: str, device_id: int, now: float
     _device_memo[(organization_id, name)] = (device_id, now + DEVICE_MEMO_SECONDS)
 
 
-def _register(organization: Organization, missing: dict[str, int]) -> list[int]:
-    ids = []
-    now = time.monotonic()
-    for name in missing:
-        device_id = device_get_or_register(organization=organization, name=name).id
-        _remember_device(organization.id, name, device_id, now)
-        ids.append(device_id)
-        logger.info("device auto-registered", extra={"device": name})
+def _register_devices(
+    organization: Organization, missing: dict[str, int], locations: Sequence[str] | None
+) -> dict[str, int]:
+    """Create the org's new devices race-free, inside the write's transaction; {name: id}.
+
+    INSERT ... ON CONFLICT DO NOTHING waits for a concurrent, uncommitted insert of the same name
+    or slug, then skips the row, so once it returns the winner is visible to the next query: a
+    concurrent first write of the same device just uses it (not a 400 "clashes", not a 500). Only
+    a winner with another name on our slug (`edge 1` vs `edge-1`) is a real clash: a 400, and the
+    caller's transaction rolls back before the store is written. Rows are inserted in slug order,
+    so two writers registering overlapping sets lock them in the same order and cannot deadlock.
+    """
+    slugs = {device_slug(name): name for name in missing}
+    new = [Device(organization=organization, name=slugs[slug], slug=slug) for slug in sorted(slugs)]
+    Device.objects.bulk_create(new, ignore_conflicts=True)
+    rows = Device.objects.filter(Q(name__in=list(missing)) | Q(slug__in=list(slugs)), organization=organization)
+    by_name: dict[str, int] = {}
+    by_slug: dict[str, str] = {}
+    for device_id, name, slug in rows.values_list("id", "name", "slug"):
+        by_name[name] = device_id
+        by_slug[slug] = name
+    ids: dict[str, int] = {}
+    for slug in sorted(slugs):
+        name = slugs[slug]
+        if name in by_name:
+            ids[name] = by_name[name]
+            continue
+        i = missing[name]
+        if slug in by_slug:
+            raise IngestInvalid(
+                f"{_where(locations, i)}: device name {name!r} clashes with the existing device "
+                f"{by_slug[slug]!r}, whose slug is {slug!r}; use that device's exact name (nothing was written)",
+                line=_line(locations, i),
+            )
+        # The conflicting row was deleted between our insert and our read: rare, and a retry succeeds.
+        raise IngestUnavailable(
+            f"{_where(locations, i)}: device {name!r} was deleted while being registered; nothing was written, retry",
+            retry_after=settings.INGEST_RETRY_AFTER_SECONDS,
+        )
     return ids
 
 
@@ -198,6 +222,19 @@ def _store_rejection(exc: StoreError, locations: Sequence[str] | None) -> Ingest
     return IngestInvalid(f"{message[:400]} (nothing was written)", line=line)
 
 
+def _store_write(organization: Organization, points: list[Point], locations: Sequence[str] | None) -> None:
+    try:
+        get_store().write(tenant=str(organization.id), points=points)
+    except StoreUnavailable as exc:
+        logger.warning("time-series store unavailable; write refused", extra={"error": str(exc)[:200]})
+        raise IngestUnavailable(
+            "the time-series store is unavailable; nothing was written, retry later",
+            retry_after=settings.INGEST_RETRY_AFTER_SECONDS,
+        ) from None
+    except StoreError as exc:
+        raise _store_rejection(exc, locations) from None
+
+
 def metrics_ingest(*, api_key: ApiKey, points: list[Point], locations: Sequence[str] | None = None) -> IngestResult:
     """Store every point for the key's organization, or none (raising an IngestError)."""
     organization = api_key.organization
@@ -210,18 +247,20 @@ def metrics_ingest(*, api_key: ApiKey, points: list[Point], locations: Sequence[
         known, missing = _plan_org_devices(organization, points, locations)
         device_ids = list(known.values())
         device_names = sorted([*known, *missing])
-    try:
-        get_store().write(tenant=str(organization.id), points=points)
-    except StoreUnavailable as exc:
-        logger.warning("time-series store unavailable; write refused", extra={"error": str(exc)[:200]})
-        raise IngestUnavailable(
-            "the time-series store is unavailable; nothing was written, retry later",
-            retry_after=settings.INGEST_RETRY_AFTER_SECONDS,
-        ) from None
-    except StoreError as exc:
-        raise _store_rejection(exc, locations) from None
+    registered: dict[str, int] = {}
     if missing:
-        device_ids += _register(organization, missing)
+        # One transaction: the new device rows commit only with the stored points (and, on the sql
+        # store, in the same commit); a refused write rolls them back.
+        with transaction.atomic():
+            registered = _register_devices(organization, missing, locations)
+            _store_write(organization, points, locations)
+        now = time.monotonic()
+        for name, device_id in registered.items():
+            _remember_device(organization.id, name, device_id, now)
+        logger.info("devices registered", extra={"devices": sorted(registered)[:20]})
+        device_ids += list(registered.values())
+    else:
+        _store_write(organization, points, locations)
     _mark_seen(device_ids)
     values = sum(len(p.fields) for p in points)
     logger.debug("metrics ingested", extra={"points": len(points), "values": values, "devices": len(device_ids)})

@@ -7,6 +7,7 @@ served picks it up without passing the request around.
 from __future__ import annotations
 
 import logging
+import re
 from contextvars import ContextVar
 from typing import Any
 
@@ -15,6 +16,29 @@ from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 org_var: ContextVar[str | None] = ContextVar("org", default=None)
 key_id_var: ContextVar[str | None] = ContextVar("key_id", default=None)
+
+
+# An API key anywhere in a log line: `bcn_<key id>_<secret>`, also URL-encoded (`bcn%5F…`, as in a
+# login redirect's `next=`). The key id is kept so the line stays useful; everything after it goes.
+_KEY_IN_TEXT = re.compile(r"bcn(?:_|%5f)(?:([0-9a-f]{16})(?:_|%5f))?[^\s&\"'#<>]*", re.IGNORECASE)
+
+
+def redact_secrets(text: str) -> str:
+    """`text` with every API key cut to `bcn_<key id>_[redacted]` (or `bcn_[redacted]`)."""
+    if "bcn" not in text.lower():  # the common case costs one scan
+        return text
+    return _KEY_IN_TEXT.sub(lambda m: f"bcn_{m.group(1)}_[redacted]" if m.group(1) else "bcn_[redacted]", text)
+
+
+class RedactSecretsFilter(logging.Filter):
+    """Redacts API keys from a record's message, for loggers whose formatter is not ours (gunicorn's)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_secrets(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
 
 
 class RequestContextFilter(logging.Filter):
@@ -32,6 +56,10 @@ class JsonFormatter(_BaseJsonFormatter):
         kwargs.setdefault("timestamp", "time")
         kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
         super().__init__("%(levelname)s %(name)s %(message)s", *args, **kwargs)
+
+    def format(self, record: logging.LogRecord) -> str:
+        # Last step before the line is written: no key survives in the message, extras or traceback.
+        return redact_secrets(super().format(record))
 
     def add_fields(self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         super().add_fields(log_record, record, message_dict)

@@ -7,6 +7,7 @@ that `make demo` runs on.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -38,7 +39,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG el
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.admin_config.BeaconAdminConfig",  # django.contrib.admin + actions need "change"
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_ratelimit",
     "django_celery_beat",
+    "axes",
     "devices",
     "notifications",
     "ingest",
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -328,12 +332,40 @@ RATELIMIT_CACHE_PREFIX = "rl:"
 RATELIMIT_ANONYMOUS_RATE = env_str("RATELIMIT_ANONYMOUS_RATE", "60/m")
 # If the cache is down, let traffic through (and log) rather than refuse every write.
 RATELIMIT_FAIL_OPEN = env_bool("RATELIMIT_FAIL_OPEN", True)
+
+# --- Login throttling (django-axes; docs/admin.md "Login throttling") ---
+# Failed logins are counted per (username, client address) in the default cache, shared by every
+# worker (Redis in production). At LOGIN_FAILURE_LIMIT failures that pair is locked out, even with
+# the right password, until LOGIN_LOCKOUT_MINUTES pass without a further attempt.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before the password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "default"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+# Username and address together: an attacker locks out only their own tries, not the admin's
+# logins from elsewhere. (Behind a reverse proxy every client shares the proxy's address, so the
+# lock becomes per username.)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False  # the cache handler keeps no rows for the admin to list
+AXES_VERBOSE = False  # no banner per process start; failures are still logged (username and address masked)
+AXES_COOLOFF_MESSAGE = (
+    f"Too many failed logins for this username from your address: logins are refused for "
+    f"{LOGIN_LOCKOUT_MINUTES} minutes after the last attempt. Wait, or ask an administrator to unlock it."
+)
+
 SILENCED_SYSTEM_CHECKS: list[str] = []
 _CACHE_BACKEND = str(CACHES["default"]["BACKEND"])
 if _CACHE_BACKEND.endswith("LocMemCache"):
     # The embedded demo is one process, so a per-process counter is the shared counter.
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
+    SILENCED_SYSTEM_CHECKS.append("axes.W001")
 
 # --- Logging: JSON lines to stdout and a size-rotated file ---
 LOG_DIR = Path(env_str("LOG_DIR", str(BASE_DIR / "logs")))

@@ -32,6 +32,21 @@ def influxd_available() -> bool:
     return os.access(INFLUXD, os.X_OK)
 
 
+def wait_for_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
+    """Wait until `url`/health answers 200; fail with the end of `log` if the process dies or stalls."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} did not start: {log.read_text()[-2000:] if log.exists() else ''}")
+        time.sleep(0.2)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

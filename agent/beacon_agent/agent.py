@@ -33,6 +33,9 @@ from beacon_agent.spool import Counters, Record, Spool
 
 log = logging.getLogger("beacon_agent")
 
+# While the device is unknown (portal not yet asked), at most this many batches are held in memory.
+UNRESOLVED_MAX_BATCHES = 10
+
 
 @dataclass
 class Batch:
@@ -63,6 +66,7 @@ class Agent:
         clock: Callable[[], float] = time.monotonic,
         rng: Optional[random.Random] = None,
         persistent: bool = True,
+        resolve_device: Optional[Callable[[], Optional[str]]] = None,
     ) -> None:
         self.config = config
         self.sender = sender or Sender(config)
@@ -78,7 +82,13 @@ class Agent:
             os.path.join(state_dir, "spool"), config.spool_max_bytes, config.spool_segment_bytes, self.counters
         )
         self.ctx = make_context(config)
-        self.tags = {**config.tags, "device": config.device}
+        # No `device` configured: `resolve_device` asks the portal (identity.DeviceResolver). Until it
+        # answers, points are collected without the tag and held in memory (see flush).
+        self.resolve_device = resolve_device if not config.device else None
+        self.device: Optional[str] = config.device or (None if resolve_device else "")
+        self.tags = dict(config.tags)
+        if self.device is not None:
+            self.tags["device"] = self.device
         self.buffer: List[Point] = []
         self.pending: Deque[Batch] = collections.deque()
         self.stop = threading.Event()
@@ -102,7 +112,27 @@ class Agent:
         for point in points:
             point.tags = {**self.tags, **point.tags}
         self.buffer.extend(points)
+        if self.device is None and len(self.buffer) > UNRESOLVED_MAX_BATCHES * self.config.batch_size:
+            # Held while the device is unknown: bounded like the spool, oldest dropped and counted.
+            excess = len(self.buffer) - UNRESOLVED_MAX_BATCHES * self.config.batch_size
+            del self.buffer[:excess]
+            self.counters.add("dropped_points", excess)
         return len(points)
+
+    def _ensure_device(self) -> bool:
+        """True once the device tag is known; tags the points collected before it was."""
+        if self.device is not None:
+            return True
+        assert self.resolve_device is not None
+        device = self.resolve_device()
+        if device is None:
+            return False
+        self.device = device
+        self.tags["device"] = device
+        for point in self.buffer:
+            point.tags = {**point.tags, "device": device}
+        log.info("device tag: %s", device)
+        return True
 
     def _self_point(self) -> Point:
         # Telegraf-style `internal` metrics: measurement `beacon_agent`, so the drop counter is
@@ -124,6 +154,8 @@ class Agent:
 
     def flush(self) -> None:
         """Encode the buffer into batches of at most batch_size points and queue them."""
+        if not self._ensure_device():
+            return
         while self.buffer:
             chunk, self.buffer = self.buffer[: self.config.batch_size], self.buffer[self.config.batch_size :]
             body = encode_batch(chunk, self.config.precision)
@@ -348,7 +380,7 @@ class Agent:
         log.info(
             "beacon-agent started: url=%s device=%s interval=%ss collectors=%s spool=%d points",
             self.config.url,
-            self.config.device,
+            self.device if self.device is not None else "(asking the portal)",
             interval,
             ",".join(self.config.collectors),
             self.spool.points,
@@ -390,6 +422,9 @@ class Agent:
 
     def once(self, settle: float = 1.0) -> Result:
         """Collect (two samples `settle` s apart, so cpu percentages exist) and send one batch, no spool."""
+        if not self._ensure_device():
+            reason = getattr(self.resolve_device, "reason", "")
+            return sender_mod.Result(sender_mod.RETRY, 0, f"cannot learn this key's device: {reason}")
         self.ctx.tick()
         collect_all(self.ctx, self.config.collectors)
         time.sleep(settle)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -14,6 +15,7 @@ from beacon_agent import __version__
 from beacon_agent import sender as sender_mod
 from beacon_agent.agent import Agent
 from beacon_agent.config import Config, ConfigError, load_config
+from beacon_agent.identity import DeviceResolver
 from beacon_agent.lineprotocol import Point, encode_batch
 
 # Exit codes of `once` and `check`, so scripts and systemd ExecStartPre can act on them.
@@ -58,8 +60,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.mode == "check":
         return check(config)
     if args.mode == "once":
-        return _exit_code(Agent(config, persistent=False).once())
-    agent = Agent(config)
+        return _exit_code(Agent(config, persistent=False, resolve_device=DeviceResolver(config)).once())
+    resolver = DeviceResolver(config, os.path.join(config.state_dir, "device.json"))
+    agent = Agent(config, resolve_device=resolver)
 
     def _stop(signum: int, _frame: object) -> None:
         logging.getLogger("beacon_agent").info("signal %d: flushing and stopping", signum)
@@ -87,7 +90,6 @@ def check(config: Config) -> int:
 
     base = config.url.rstrip("/")
     print(f"portal:  {base}")
-    print(f"device:  {config.device}")
     started = time.monotonic()
     try:
         with urllib.request.urlopen(f"{base}/health", timeout=config.timeout) as resp:
@@ -102,8 +104,19 @@ def check(config: Config) -> int:
     if not config.api_key:
         print("auth:    FAILED: no API key configured (set api_key in the config file or BEACON_API_KEY)")
         return EXIT_AUTH
+    device = config.device
+    if device:
+        print(f"device:  {device} (configured)")
+    else:
+        resolver = DeviceResolver(config)
+        device = resolver() or ""
+        if not device:
+            print(f"device:  UNKNOWN: {resolver.reason}")
+            return EXIT_AUTH if resolver.reason.startswith("HTTP 40") else EXIT_UNREACHABLE
+        origin = {"key": "the key's bound device", "hostname": "the hostname; the key is organization-wide"}
+        print(f"device:  {device} ({origin.get(resolver.source, resolver.source)})")
     # The only honest auth check for a write-only key is a write: one tiny self point.
-    point = Point("beacon_agent", {"device": config.device, **config.tags}, {"check": 1}, time.time_ns())
+    point = Point("beacon_agent", {**config.tags, "device": device}, {"check": 1}, time.time_ns())
     result = sender_mod.Sender(config).send(sender_mod.compress(encode_batch([point], config.precision)))
     if result.outcome == sender_mod.OK:
         print(f"auth:    OK: key {config.masked()['api_key']} may write metrics (HTTP {result.status})")

@@ -11,7 +11,6 @@ import dataclasses
 import json
 import os
 import re
-import socket
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
@@ -33,7 +32,9 @@ class Config:
     api_key_file: str = ""  # read at load time; keeps the key out of the unit file and env
     org: str = ""  # sent as ?org= for InfluxDB compatibility; the key decides the org
     bucket: str = ""
-    device: str = ""  # the `device` tag; defaults to the hostname (a device-bound key forces its own)
+    # The `device` tag. Empty: learned from the portal (GET /api/v1/whoami) — a device-bound key's own
+    # device, else the hostname. A device-bound key refuses any other name, so leave it empty for one.
+    device: str = ""
     interval: float = 10.0  # seconds between collections
     collection_jitter: float = 0.0  # random 0..jitter s added to each collection, spreads a fleet's load
     flush_interval: float = 10.0
@@ -187,8 +188,6 @@ def _finish(config: Config) -> Config:
                 config.api_key = fh.read().strip()
         except OSError as exc:
             raise ConfigError(f"api_key_file {config.api_key_file}: {exc.strerror}") from exc
-    if not config.device:
-        config.device = socket.gethostname()
     if not re.match(r"^https?://", config.url):
         raise ConfigError(f"url {config.url!r} must start with http:// or https://")
     if config.precision not in ("s", "ms", "us", "ns"):

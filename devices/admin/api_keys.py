@@ -7,11 +7,15 @@ log line or LogEntry), and the page is marked `Cache-Control: no-store`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +26,13 @@ from devices.admin.forms import ApiKeyChangeForm, ApiKeyIssueForm
 from devices.models import ApiKey
 
 _ISSUED_ATTR = "_beacon_issued_keys"  # request attribute: lives for one request only
+# "bcn_<key id>_<secret>", "bcn_<key id>_…" or a bare "bcn_<partial id>" typed into the search box.
+_PASTED_KEY = re.compile(r"bcn_([0-9a-f]*)\S*", re.IGNORECASE)
+
+
+def _key_ids_only(term: str) -> str:
+    """The search term with each pasted key reduced to its key id."""
+    return _PASTED_KEY.sub(lambda m: m.group(1), term).strip()
 
 
 class ActiveFilter(admin.SimpleListFilter):
@@ -148,13 +159,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
             kwargs["fields"] = ApiKeyIssueForm.Meta.fields
         return super().get_form(request, obj, change=change, **kwargs)
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # Admins paste what they have: "bcn_<key_id>_…" or even a whole key. A whole key in `?q=`
+        # would be echoed in the search box and kept in browser history, so answer with a redirect
+        # to the key-id-only search first (gunicorn's access log redacts the request line).
+        term = request.GET.get(SEARCH_VAR, "")
+        if _PASTED_KEY.search(term):
+            query = request.GET.copy()
+            query[SEARCH_VAR] = _key_ids_only(term)
+            return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+        return super().changelist_view(request, extra_context)
+
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[ApiKey], search_term: str) -> Any:
-        # Admins paste what they have: "bcn_<key_id>_…" or even a whole key. Search by the key id
-        # only, so a pasted secret is never used in a query.
-        term = search_term.strip()
-        if term.startswith("bcn_"):
-            search_term = term.split("_")[1]
-        return super().get_search_results(request, queryset, search_term)
+        # Any other way in (a POSTed changelist keeps ?q=): a secret is never used in a query.
+        return super().get_search_results(request, queryset, _key_ids_only(search_term))
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:
@@ -186,7 +204,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
             return super().response_add(request, obj, post_url_continue)
         return self._render_issued(request, issued, title="API key issued")
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Issuing shows a working plaintext, which only a user allowed to change keys may see.
+        return super().has_add_permission(request) and self.has_change_permission(request)
+
     def _render_issued(self, request: HttpRequest, issued: list[tuple[ApiKey, str]], *, title: str) -> HttpResponse:
+        # The last gate before a plaintext is shown, whatever path led here. Callers run in a
+        # transaction (the add view's, the rotate action's), so raising leaves no key nobody saw.
+        if not all(self.has_change_permission(request, api_key) for api_key, _ in issued):
+            raise PermissionDenied("Showing a new API key needs the permission to change API keys.")
         context = {
             **self.admin_site.each_context(request),
             "title": title,
@@ -203,7 +229,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     # --- actions ---
 
-    @admin.action(description="Revoke selected API keys (they stop working immediately)")
+    # Both actions change keys (rotation also shows new plaintexts): a view-only staff user must not run them.
+    @admin.action(description="Revoke selected API keys (they stop working immediately)", permissions=["change"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         revoked = 0
         for api_key in queryset:
@@ -217,18 +244,21 @@ class ApiKeyAdmin(admin.ModelAdmin):
             self.message_user(request, f"{skipped} key(s) were already revoked and were left as they were.")
 
     @admin.action(
-        description="Rotate selected API keys (issue replacements; old keys keep working for the grace period)"
+        description="Rotate selected API keys (issue replacements; old keys keep working for the grace period)",
+        permissions=["change"],
     )
     def rotate_selected(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> HttpResponse | None:
         issued: list[tuple[ApiKey, str]] = []
-        for api_key in queryset.select_related("organization", "device"):
-            try:
-                new = services.api_key_rotate(api_key=api_key)
-            except ValueError as exc:
-                self.message_user(request, f"{api_key}: not rotated: {exc}", messages.WARNING)
-                continue
-            self.log_addition(request, new.api_key, [{"added": {}}])
-            issued.append((new.api_key, new.plaintext))
-        if not issued:
-            return None
-        return self._render_issued(request, issued, title="API keys rotated")
+        # One transaction: if the page may not be shown, no replacement is left behind.
+        with transaction.atomic():
+            for api_key in queryset.select_related("organization", "device"):
+                try:
+                    new = services.api_key_rotate(api_key=api_key)
+                except ValueError as exc:
+                    self.message_user(request, f"{api_key}: not rotated: {exc}", messages.WARNING)
+                    continue
+                self.log_addition(request, new.api_key, [{"added": {}}])
+                issued.append((new.api_key, new.plaintext))
+            if not issued:
+                return None
+            return self._render_issued(request, issued, title="API keys rotated")

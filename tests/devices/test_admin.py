@@ -158,10 +158,31 @@ def test_key_search_by_prefix_and_status_filter(admin_client, org):
     gone = services.api_key_issue(organization=org, name="beta", scopes=["metrics:read"])
     services.api_key_revoke(api_key=gone.api_key)
 
-    by_prefix = admin_client.get(LIST_URL, {"q": f"bcn_{active.api_key.key_id}_…"}).content.decode()
+    by_prefix = admin_client.get(LIST_URL, {"q": f"bcn_{active.api_key.key_id}_…"}, follow=True).content.decode()
     assert "alpha" in by_prefix and "beta" not in by_prefix
     revoked = admin_client.get(LIST_URL, {"status": "revoked"}).content.decode()
     assert "beta" in revoked and "alpha" not in revoked
+
+
+def test_pasting_a_whole_key_redirects_to_the_key_id_search(admin_client, org):
+    wanted = services.api_key_issue(organization=org, name="alpha", scopes=["metrics:read"])
+    services.api_key_issue(organization=org, name="beta", scopes=["metrics:read"])
+    parsed = keys.parse(wanted.plaintext)
+    assert parsed is not None
+    log_start = _log_size()
+
+    response = admin_client.get(LIST_URL, {"q": f" {wanted.plaintext} ", "status": "active"})
+
+    assert response.status_code == 302
+    assert parsed.secret not in response["Location"]
+    page = admin_client.get(response["Location"])
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert page.context["cl"].query == parsed.key_id
+    assert [k.name for k in page.context["cl"].result_list] == ["alpha"]
+    assert f'value="{parsed.key_id}"' in body  # the search box shows only the id
+    assert parsed.secret not in body
+    assert parsed.secret not in _log_tail(log_start)
 
 
 def test_device_list_state_column_filter_and_sort(admin_client, org):

@@ -30,10 +30,12 @@ def test_every_operation_conforms_and_never_answers_5xx(
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {f"{op.method.upper()} {op.path}" for op in operations} == {
         "GET /api/v1/devices/",
+        "GET /api/v1/devices/{slug}",
         "GET /api/v1/history",
         "POST /api/v1/metrics",
         "GET /api/v1/status",
         "POST /api/v2/write",
+        "GET /api/v1/whoami",
     }
     calls = 0
     for operation in operations:

@@ -58,3 +58,40 @@ def test_formatter_emits_one_json_object_with_request_id():
     assert data["message"] == "hello world"
     assert (data["level"], data["logger"], data["request_id"]) == ("WARNING", "beacon.test", "abc")
     assert "org" not in data and "key_id" not in data
+
+
+SECRET = "S3cr3t-" + "k" * 30
+KEY_ID = "0123456789abcdef"
+
+
+def test_redact_secrets_keeps_the_key_id_and_drops_the_secret():
+    from portal.logging import redact_secrets
+
+    assert redact_secrets(f'"GET /admin/devices/apikey/?q=bcn_{KEY_ID}_{SECRET}&o=1 HTTP/1.1" 302') == (
+        f'"GET /admin/devices/apikey/?q=bcn_{KEY_ID}_[redacted]&o=1 HTTP/1.1" 302'
+    )
+    # URL-encoded inside a login redirect's next=, and a malformed key without an id.
+    assert redact_secrets(f"next=/admin/%3Fq%3Dbcn%5F{KEY_ID}%5F{SECRET}") == (
+        f"next=/admin/%3Fq%3Dbcn_{KEY_ID}_[redacted]"
+    )
+    assert redact_secrets(f"token=BCN_{SECRET} done") == "token=bcn_[redacted] done"
+    assert redact_secrets("no key here") == "no key here"
+
+
+def test_no_log_line_carries_a_key_in_message_extra_or_traceback():
+    start = _log_path().stat().st_size if _log_path().exists() else 0
+    logger = logging.getLogger("beacon.test.redact")
+    key = f"bcn_{KEY_ID}_{SECRET}"
+    try:
+        raise ValueError(f"bad key {key}")
+    except ValueError:
+        logger.exception("refused %s", key, extra={"query": f"q={key}"})
+
+    with _log_path().open("rb") as fh:
+        fh.seek(start)
+        text = fh.read().decode()
+    record = json.loads(text.splitlines()[-1])
+    assert record["message"] == f"refused bcn_{KEY_ID}_[redacted]"
+    assert record["query"] == f"q=bcn_{KEY_ID}_[redacted]"
+    assert f"bad key bcn_{KEY_ID}_[redacted]" in record["exc_info"]
+    assert SECRET not in text
