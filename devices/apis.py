@@ -83,8 +83,8 @@ class StatusApi(RateLimitedMixin, APIView):
     def get(self, request: Request) -> Response:
         organization = request_organization(request)
         device_id = request_device_id(request)
-        # The store is reported in its own block (backend name too), so skip its generic check.
-        checks = run_checks([name for name in settings.HEALTH_CHECKS if name not in ("broker", "store")])
+        # The store is reported in its own block (backend name too); broker and beat are for operators.
+        checks = run_checks([name for name in settings.HEALTH_CHECKS if name not in ("broker", "beat", "store")])
         body = {
             "version": __version__,
             "organization": organization.slug,

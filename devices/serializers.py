@@ -16,7 +16,7 @@ class DeviceSerializer(serializers.ModelSerializer[Device]):
 
 
 class StatusCheckSerializer(serializers.Serializer[dict]):
-    status = serializers.ChoiceField(choices=["ok", "error"])
+    status = serializers.ChoiceField(choices=["ok", "degraded", "error"])
     latency_ms = serializers.FloatField()
     error = serializers.CharField(required=False)
 

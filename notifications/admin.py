@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -31,15 +32,17 @@ class _ReadOnlyInline(admin.TabularInline):
 
 class DeliveryInline(_ReadOnlyInline):
     model = Delivery
-    fields = ["channel", "target", "status", "attempts", "next_attempt_at", "response_code", "last_error"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "channel", "target", "status", "attempts", "next_attempt_at", "response_code", "last_error"
+    )  # fmt: skip
 
 
 class AttemptInline(_ReadOnlyInline):
     model = DeliveryAttempt
     show_change_link = False
-    fields = ["number", "started_at", "duration_ms", "ok", "response_code", "error", "next_attempt_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "number", "started_at", "duration_ms", "ok", "response_code", "error", "next_attempt_at"
+    )  # fmt: skip
 
 
 @admin.register(Notification)
@@ -50,8 +53,16 @@ class NotificationAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     date_hierarchy = "created_at"
     readonly_fields = [
-        "organization", "kind", "event_type", "dedup_key", "subject", "text", "html", "payload", "created_at"
-    ]  # fmt: skip
+        "organization",
+        "kind",
+        "event_type",
+        "dedup_key",
+        "subject",
+        "text",
+        "html",
+        "payload",
+        "created_at",
+    ]
     inlines = [DeliveryInline]
     actions = ["resend"]
 
@@ -76,13 +87,35 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["pk", "notification", "channel", "target", "status", "attempts", "next_attempt_at",
-                    "response_code", "short_error"]  # fmt: skip
+    list_display = [
+        "pk",
+        "notification",
+        "channel",
+        "target",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "response_code",
+        "short_error",
+    ]
     list_filter = ["status", "channel", "notification__organization"]
     search_fields = ["email", "endpoint__url", "notification__subject", "webhook_msg_id"]
     list_select_related = ["notification", "endpoint"]
-    readonly_fields = ["notification", "channel", "email", "endpoint", "status", "attempts", "next_attempt_at",
-                       "claimed_at", "last_error", "response_code", "webhook_msg_id", "sent_at", "created_at"]  # fmt: skip
+    readonly_fields = [
+        "notification",
+        "channel",
+        "email",
+        "endpoint",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "claimed_at",
+        "last_error",
+        "response_code",
+        "webhook_msg_id",
+        "sent_at",
+        "created_at",
+    ]
     inlines = [AttemptInline]
     actions = ["resend"]
 
@@ -107,10 +140,19 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_filter = ["enabled", "organization"]
     search_fields = ["url", "organization__name"]
     list_select_related = ["organization"]
-    fields = ["organization", "url", "enabled", "disabled_reason", "disabled_at", "signing_secret",
-              "secret_rotated_at", "created_at"]  # fmt: skip
+    fields = [
+        "organization",
+        "url",
+        "enabled",
+        "disabled_reason",
+        "disabled_at",
+        "signing_secret",
+        "secret_rotated_at",
+        "created_at",
+    ]
     readonly_fields = ["disabled_reason", "disabled_at", "signing_secret", "secret_rotated_at", "created_at"]
     actions = ["send_test", "rotate_secret", "enable"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description="signing secret")
     def signing_secret(self, obj: WebhookEndpoint) -> str:

@@ -104,7 +104,9 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | 
     """Attempt the delivery if it is due and nobody else holds it; the resulting status, or None."""
     now = now or timezone.now()
     claim = timezone.now()
-    claimed = Delivery.objects.filter(_due(now), pk=delivery_id).update(status=Delivery.Status.SENDING, claimed_at=claim)
+    claimed = Delivery.objects.filter(_due(now), pk=delivery_id).update(
+        status=Delivery.Status.SENDING, claimed_at=claim
+    )
     if not claimed:
         return None
     delivery = Delivery.objects.select_related("notification", "endpoint").get(pk=delivery_id)

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from portal import netguard
 
-# The spec allows 24..64 random bytes; 32 matches HMAC-SHA256's block-size sweet spot.
+# The spec allows 24..64 random bytes; 32 (256 bits) matches the HMAC-SHA256 output size.
 SECRET_BYTES = 32
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a format marker, not a secret
 
 
 def generate_webhook_secret() -> str:
@@ -51,9 +51,7 @@ class Notification(models.Model):
 class WebhookEndpoint(models.Model):
     """A URL an organization receives webhooks at; one per distinct URL, each with its own signing secret."""
 
-    organization = models.ForeignKey(
-        "devices.Organization", on_delete=models.CASCADE, related_name="webhook_endpoints"
-    )
+    organization = models.ForeignKey("devices.Organization", on_delete=models.CASCADE, related_name="webhook_endpoints")
     url = models.URLField(max_length=2000)
     secret = models.CharField(max_length=120, default=generate_webhook_secret, editable=False)
     enabled = models.BooleanField(default=True)

@@ -130,9 +130,8 @@ def deliveries_run_due(*, now: datetime | None = None) -> int:
 
 def delivery_resend(*, delivery: Delivery) -> bool:
     """Queue a finished delivery again (same webhook-id), with a fresh retry schedule; False if in flight."""
-    queued = (
-        Delivery.objects.filter(pk=delivery.pk, status__in=[Delivery.Status.SENT, Delivery.Status.FAILED])
-        .update(status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error="")
+    queued = Delivery.objects.filter(pk=delivery.pk, status__in=[Delivery.Status.SENT, Delivery.Status.FAILED]).update(
+        status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
     )
     if queued:
         transaction.on_commit(lambda: _enqueue([delivery.pk]))

@@ -74,4 +74,6 @@ def send_webhook(delivery: Delivery) -> Outcome:
             disable_reason=f"the receiver answered 410 Gone at {timezone.now():%Y-%m-%d %H:%M:%S} UTC",
         )
     retry_after = parse_retry_after(response.headers.get("retry-after"), now=timezone.now())
-    return Outcome(ok=False, response_code=status, error=f"HTTP {status}: {_excerpt(response.body)}", retry_after=retry_after)
+    return Outcome(
+        ok=False, response_code=status, error=f"HTTP {status}: {_excerpt(response.body)}", retry_after=retry_after
+    )

@@ -9,7 +9,7 @@ HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 export DEBUG=1 BEACON_DEMO=1
 export BEACON_URL="http://$HOST:$PORT"
-# The simulated Kong nodes listen on loopback; links in the quota emails point at this demo.
+# Demo webhooks and scrape targets (the simulated Kong nodes) live on loopback; links in emails point at this demo.
 export SCRAPE_ALLOW_PRIVATE=1 PUBLIC_URL="$BEACON_URL"
 KONG_SIM_PORTS=${KONG_SIM_PORTS:-$((PORT + 1100)),$((PORT + 1101))}
 

@@ -4,8 +4,9 @@ The processes run `celery -A portal worker|beat` against pytest-django's test da
 which only exists while a transactional test runs: use `transactional_db` / `django_db(transaction=True)`,
 since a plain `db` test's rows sit in a transaction other processes cannot see).
 
-- `redis_broker` (function): Redis db 13 on 127.0.0.1:6379, flushed before and after (fails under CI=true
-  when Redis is down, skips otherwise).
+- `redis_broker` (function): Redis db 13 on 127.0.0.1:6379 under a key prefix of this test's own (other
+  checkouts' suites may share the db at the same time), its keys deleted afterwards (fails under CI=true
+  when Redis is down, skips otherwise). Processes get it through tests/celery_settings.py.
 - `filesystem_broker` (function): kombu's filesystem transport in a temp var dir (what the demo runs).
 - `celery_broker` (function, parametrised "redis" | "filesystem"): one of the two; a test using it runs twice.
 - `celery_producer` (function): points this test process's Celery app (task.delay, apply_async) and
@@ -21,6 +22,7 @@ import os
 import re
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +32,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CELERY = ROOT / ".venv" / "bin" / "celery"
-REDIS_BROKER_DB = 13  # this suite's own Redis db: flushed freely
+REDIS_BROKER_DB = 13  # this suite's Redis db; each test works under its own key prefix in it
 _READY = {"worker": re.compile(r"celery@\S+ ready"), "beat": re.compile(r"beat: Starting")}
 
 
@@ -92,10 +94,21 @@ def redis_broker() -> Iterator[Broker]:
 
     require_server(_redis_up(), "Redis is not running on 127.0.0.1:6379")
     url = f"redis://127.0.0.1:6379/{REDIS_BROKER_DB}"
+    prefix = f"beacon-test-{uuid.uuid4().hex[:12]}:"
+    options = {"visibility_timeout": 3600, "global_keyprefix": prefix}
+    yield Broker(
+        "redis",
+        url,
+        options,
+        {
+            "CELERY_BROKER_URL": url,
+            "BEACON_TEST_BROKER_KEYPREFIX": prefix,
+            "DJANGO_SETTINGS_MODULE": "tests.celery_settings",
+        },
+    )
     client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield Broker("redis", url, {"visibility_timeout": 3600}, {"CELERY_BROKER_URL": url})
-    client.flushdb()
+    for key in client.scan_iter(match=f"{prefix}*"):
+        client.delete(key)
 
 
 @pytest.fixture

@@ -59,13 +59,17 @@ class SmtpSink:
         self.refuse: set[str] = set()
         self.lock = threading.Lock()
         self.port = free_port()
-        self.controller = Controller(_SmtpHandler(self), hostname="127.0.0.1", port=self.port)
+        self.controller: Controller | None = None
 
     def start(self) -> None:
+        # A Controller cannot be restarted; an "outage" is a stop and a new one on the same port.
+        self.controller = Controller(_SmtpHandler(self), hostname="127.0.0.1", port=self.port)
         self.controller.start()
 
     def stop(self) -> None:
-        self.controller.stop()
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,7 @@ from tests.notify_servers import SmtpSink, WebhookReceiver
 
 @pytest.fixture
 def smtp_server(settings) -> Iterator[SmtpSink]:
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP verb at INFO
     sink = SmtpSink()
     sink.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

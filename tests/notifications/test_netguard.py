@@ -75,7 +75,7 @@ def test_an_unresolvable_name_is_saved_but_refused_at_connect_time():
 
 
 def test_connect_time_check_refuses_before_any_byte_is_sent(receiver):
-    with pytest.raises(netguard.UnsafeUrl, match="127.0.0.1 refused"):
+    with pytest.raises(netguard.UnsafeUrl, match=r"127\.0\.0\.1 refused"):
         netguard.request("POST", receiver.url, body=b"{}", allow_private=False)
     assert receiver.requests == []
 
