@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -30,6 +31,28 @@ class GatewayServiceAdmin(admin.ModelAdmin):
     inlines = [QuotaInline]
 
 
+class ScrapeTargetForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The auth header may carry a token: it is never echoed back into the page; empty keeps the saved one."""
+
+    auth_header = forms.CharField(
+        required=False,
+        max_length=1000,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Sent as the Authorization header, e.g. 'Bearer …'. Leave empty to keep the current one.",
+    )
+    clear_auth_header = forms.BooleanField(required=False, label="Remove the auth header")
+
+    class Meta:
+        model = ScrapeTarget
+        fields = ["organization", "name", "kind", "url", "auth_header", "interval_seconds", "enabled"]
+
+    def clean_auth_header(self) -> str:
+        value = str(self.cleaned_data.get("auth_header") or "")
+        if self.data.get("clear_auth_header"):
+            return ""
+        return value or (self.instance.auth_header if self.instance.pk else "")
+
+
 @admin.register(ScrapeTarget)
 class ScrapeTargetAdmin(admin.ModelAdmin):
     list_display = ["__str__", "organization", "kind", "enabled", "interval_seconds", "last_scrape_at", "state"]
@@ -38,7 +61,21 @@ class ScrapeTargetAdmin(admin.ModelAdmin):
     readonly_fields = ["last_scrape_at", "last_success_at", "last_error", "next_scrape_at", "window_end"]
     actions = ["scrape_now"]
     fieldsets = [
-        (None, {"fields": ["organization", "name", "kind", "url", "auth_header", "interval_seconds", "enabled"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "organization",
+                    "name",
+                    "kind",
+                    "url",
+                    "auth_header",
+                    "clear_auth_header",
+                    "interval_seconds",
+                    "enabled",
+                ]
+            },
+        ),
         (
             "Last scrape",
             {"fields": ["last_scrape_at", "last_success_at", "last_error", "next_scrape_at", "window_end"]},
@@ -53,12 +90,7 @@ class ScrapeTargetAdmin(admin.ModelAdmin):
             return format_html('<span style="color:#b00">error: {}</span>', target.last_error[:160])
         return "ok"
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, change, **kwargs)
-        # The header may carry a token: never echo it back into the page once saved.
-        if "auth_header" in form.base_fields:
-            form.base_fields["auth_header"].widget.render_value = False  # type: ignore[attr-defined]
-        return form
+    form = ScrapeTargetForm
 
     @admin.action(description="Scrape now (and evaluate quotas)", permissions=["change"])
     def scrape_now(self, request: HttpRequest, queryset: QuerySet[ScrapeTarget]) -> None:

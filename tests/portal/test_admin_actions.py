@@ -43,6 +43,48 @@ def rows(org, other_org, device, django_user_model) -> None:
     for organization in (org, other_org):
         services.api_key_issue(organization=organization, name="telegraf", scopes=["metrics:write"])
     services.api_key_issue(organization=other_org, name="edge", scopes=["metrics:write"], device=None)
+    _beat_rows()
+    _notification_rows(org)
+    _quota_rows(org)
+
+
+def _beat_rows() -> None:
+    from django.utils import timezone
+    from django_celery_beat.models import (
+        ClockedSchedule,
+        CrontabSchedule,
+        IntervalSchedule,
+        PeriodicTask,
+        SolarSchedule,
+    )
+
+    every = IntervalSchedule.objects.create(every=10, period=IntervalSchedule.SECONDS)
+    ClockedSchedule.objects.create(clocked_time=timezone.now())
+    CrontabSchedule.objects.create(minute="17", hour="3")
+    SolarSchedule.objects.create(event="sunrise", latitude=52.5, longitude=13.4)
+    PeriodicTask.objects.create(name="probe", task="portal.beat_heartbeat", interval=every)
+
+
+def _notification_rows(org: Any) -> None:
+    from notifications.models import Delivery, Notification, WebhookEndpoint
+
+    notification = Notification.objects.create(
+        organization=org, kind="test", event_type="beacon.test", dedup_key="probe", subject="s", text="t", payload={}
+    )
+    endpoint = WebhookEndpoint.objects.create(organization=org, url="https://hooks.example.com/beacon")
+    Delivery.objects.create(notification=notification, channel=Delivery.Channel.WEBHOOK, endpoint=endpoint)
+
+
+def _quota_rows(org: Any) -> None:
+    from django.utils import timezone
+
+    from quotas.models import GatewayService, Quota, ScrapeTarget, UsagePeriod
+
+    service = GatewayService.objects.create(organization=org, name="shop", kong_service="shop-svc")
+    Quota.objects.create(service=service, limit_bytes=1000)
+    ScrapeTarget.objects.create(organization=org, url="http://127.0.0.1:9/metrics")
+    now = timezone.now()
+    UsagePeriod.objects.create(service=service, start=now, end=now, egress_bytes=5)
 
 
 @pytest.fixture

@@ -123,3 +123,29 @@ def test_status_section_names_each_targets_last_scrape(
     [row] = scrape_status(org)["scrape_targets"]
     assert row["name"] == "dead node" and row["status"] == "error" and row["last_success_at"] is None
     assert row["error"].startswith("cannot connect") and row["last_scrape_at"] is not None
+
+
+@pytest.mark.django_db
+def test_the_auth_header_is_never_shown_and_empty_keeps_it(admin_client, org: Organization) -> None:  # type: ignore[no-untyped-def]
+    target = ScrapeTarget.objects.create(organization=org, url="http://127.0.0.1:9/metrics", auth_header="Bearer s3cret")
+    page = admin_client.get(f"/admin/quotas/scrapetarget/{target.id}/change/").content.decode()
+    assert "s3cret" not in page
+    form = {
+        "organization": org.id,
+        "name": "renamed",
+        "kind": "exporter",
+        "url": target.url,
+        "auth_header": "",
+        "interval_seconds": 30,
+        "enabled": "on",
+    }
+    assert admin_client.post(f"/admin/quotas/scrapetarget/{target.id}/change/", form).status_code == 302
+    target.refresh_from_db()
+    assert (target.name, target.auth_header) == ("renamed", "Bearer s3cret")
+    bad = admin_client.post(
+        f"/admin/quotas/scrapetarget/{target.id}/change/", {**form, "url": "http://169.254.169.254/latest/"}
+    )
+    assert bad.status_code == 200 and "link-local/metadata" in bad.content.decode()
+    admin_client.post(f"/admin/quotas/scrapetarget/{target.id}/change/", {**form, "clear_auth_header": "on"})
+    target.refresh_from_db()
+    assert target.auth_header == "" and target.url == "http://127.0.0.1:9/metrics"
