@@ -127,7 +127,9 @@ def test_status_section_names_each_targets_last_scrape(
 
 @pytest.mark.django_db
 def test_the_auth_header_is_never_shown_and_empty_keeps_it(admin_client, org: Organization) -> None:  # type: ignore[no-untyped-def]
-    target = ScrapeTarget.objects.create(organization=org, url="http://127.0.0.1:9/metrics", auth_header="Bearer s3cret")
+    target = ScrapeTarget.objects.create(
+        organization=org, url="http://127.0.0.1:9/metrics", auth_header="Bearer s3cret"
+    )
     page = admin_client.get(f"/admin/quotas/scrapetarget/{target.id}/change/").content.decode()
     assert "s3cret" not in page
     form = {
