@@ -1,4 +1,4 @@
-"""Gzip inflation cost per request body: ingest.body.inflate vs zlib on one member, and vs the old loop.
+"""Gzip inflation cost per request body: portal.api.body.inflate vs zlib on one member, and vs the old loop.
 
 - (a) 10 MiB of empty gzip members (524,288 of them): refused at MAX_GZIP_MEMBERS; time to the 413.
 - (b) the same data in 1,000 members (the cap), (b1) in one member, vs (c) baseline: one member,
@@ -56,8 +56,9 @@ def main() -> None:
     import django
 
     django.setup()
-    from ingest.body import MAX_GZIP_MEMBERS, inflate
     from ingest.errors import IngestTooLarge
+
+    from portal.api.body import MAX_GZIP_MEMBERS, inflate
 
     empty = gzip.compress(b"", mtime=0)
     bomb = empty * (10 * 1024 * 1024 // len(empty))

@@ -36,8 +36,8 @@ MEASUREMENT = "device_metrics"
 def load_sql() -> float:
     from django.db import connection, transaction
 
-    from ingest.models import FieldType, Series
-    from ingest.timeseries.sql import series_key
+    from timeseries.models import FieldType, Series
+    from timeseries.sql import series_key
 
     started = time.perf_counter()
     FieldType.objects.bulk_create(
@@ -135,15 +135,15 @@ def main() -> None:
     results = {}
     try:
         if args.backend in ("sql", "both"):
-            from ingest.timeseries.sql import SqlStore
+            from timeseries.sql import SqlStore
 
             load_sql()
             store = SqlStore()
             run_queries(store, 3)  # warm the cache once, as a running portal would be
             results["sql"] = run_queries(store, args.queries)
         if args.backend in ("influx", "both"):
-            from ingest.timeseries.influx import InfluxStore
             from tests.servers import InfluxServer
+            from timeseries.influx import InfluxStore
 
             server = InfluxServer()
             try:

@@ -169,7 +169,7 @@ def _pusher(port: int, token: str, seconds: float, worker: int, out: Any, health
 
 def measure_direct_small(store: Any, tenant: str, count: int = 200) -> dict[str, float]:
     """One point (5 fields) per store.write, one thread: the store's own small-write cost."""
-    from ingest.timeseries import Point
+    from timeseries import Point
 
     latencies = []
     started = time.perf_counter()
@@ -224,7 +224,7 @@ def run_backend(name: str, args: argparse.Namespace, token: str, env: dict[str, 
     gzip_batches = make_batches(args.batches, start_ns=base_ns + 2 * 86_400 * NS - 3600 * NS)
     bodies = [to_line_protocol(b) for b in api_batches]
     gz_bodies = [to_line_protocol(b) for b in gzip_batches]
-    from devices.models import Organization
+    from accounts.models import Organization
 
     tenant = str(Organization.objects.get(slug="bench").id)
     store.write(tenant=tenant, points=make_batches(1, lines=50, start_ns=base_ns - 3600 * NS)[0])  # warm-up
@@ -281,10 +281,10 @@ def main() -> None:
     setup_django_bench_db()
     import redis
 
-    from devices import services
+    from accounts import services as accounts
 
-    org = services.organization_create(name="Bench", slug="bench")
-    token = services.api_key_issue(
+    org = accounts.organization_create(name="Bench", slug="bench")
+    token = accounts.api_key_issue(
         organization=org, name="bench", scopes=["metrics:write"], rate_limit="10000000/m"
     ).plaintext
     base_env = {
@@ -303,12 +303,12 @@ def main() -> None:
     results: dict[str, dict[str, Any]] = {}
     try:
         if args.backend in ("sql", "both"):
-            from ingest.timeseries.sql import SqlStore
+            from timeseries.sql import SqlStore
 
             results["sql"] = run_backend("sql", args, token, {**base_env, "TIMESERIES_BACKEND": "sql"}, SqlStore())
         if args.backend in ("influx", "both"):
-            from ingest.timeseries.influx import InfluxStore
             from tests.servers import InfluxServer
+            from timeseries.influx import InfluxStore
 
             server = InfluxServer()
             try:

@@ -1,7 +1,7 @@
 """API-key verification cost on PostgreSQL.
 
 Measures, per call:
-  (a) devices.services.api_key_authenticate end to end (parse, SELECT by key id, HMAC digest, compare);
+  (a) devices.accounts.api_key_authenticate end to end (parse, SELECT by key id, HMAC digest, compare);
   (a') the same with the per-process memory of successful checks on (devices/key_cache.py);
   (b) the digest + constant-time compare alone (no database);
   (c) the baseline: a plain primary-key SELECT of the same ApiKey row.
@@ -93,29 +93,30 @@ def main() -> None:
 def _run() -> None:
     from django.db import connection
 
-    from devices import keys, services
-    from devices.models import ApiKey
+    from accounts import keys
+    from accounts import services as accounts
+    from accounts.models import ApiKey
 
-    org = services.organization_create(name="Bench")
-    issued = services.api_key_issue(organization=org, name="bench", scopes=["metrics:write"])
+    org = accounts.organization_create(name="Bench")
+    issued = accounts.api_key_issue(organization=org, name="bench", scopes=["metrics:write"])
     parsed = keys.parse(issued.plaintext)
     assert parsed is not None
     pk = issued.api_key.pk
     stored = issued.api_key.digest
-    services.api_key_authenticate(issued.plaintext)  # sets last_used_at; later calls skip the UPDATE for 60 s
+    accounts.api_key_authenticate(issued.plaintext)  # sets last_used_at; later calls skip the UPDATE for 60 s
 
     from django.conf import settings
 
-    from devices import key_cache
+    from accounts import key_cache
 
     def authenticate() -> None:
         # (a) is the database path: the per-process memory of successful checks is off for it.
         settings.API_KEY_CACHE_SECONDS = 0
-        assert services.api_key_authenticate(issued.plaintext) is not None
+        assert accounts.api_key_authenticate(issued.plaintext) is not None
 
     def authenticate_remembered() -> None:
         settings.API_KEY_CACHE_SECONDS = 3600
-        assert services.api_key_authenticate(issued.plaintext) is not None
+        assert accounts.api_key_authenticate(issued.plaintext) is not None
 
     def digest_compare() -> None:
         assert keys.matches(parsed.secret, stored)

@@ -25,12 +25,12 @@ def main() -> None:
         from django.test import Client
         from pyinstrument import Profiler
 
+        from accounts import services as accounts
         from bench.ingest import to_line_protocol
         from bench.store import make_batches
-        from devices import services
 
-        org = services.organization_create(name="Bench", slug="bench")
-        token = services.api_key_issue(
+        org = accounts.organization_create(name="Bench", slug="bench")
+        token = accounts.api_key_issue(
             organization=org, name="b", scopes=["metrics:write"], rate_limit="1000000/m"
         ).plaintext
         client = Client(HTTP_AUTHORIZATION=f"Token {token}")

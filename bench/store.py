@@ -27,7 +27,7 @@ def make_batches(
     count: int, *, lines: int = LINES, fields: int = FIELDS, devices: int = 50, start_ns: int | None = None
 ) -> list[list[Any]]:
     """`count` batches of `lines` points: `devices` series, one point per device per second, `fields` floats each."""
-    from ingest.timeseries import Point
+    from timeseries import Point
 
     start = start_ns if start_ns is not None else (time.time_ns() // 10**9 - 86_400) * 10**9
     batches = []
@@ -81,15 +81,15 @@ def main() -> None:
     try:
         results = {}
         if args.backend in ("sql", "both"):
-            from ingest.timeseries.sql import SqlStore
+            from timeseries.sql import SqlStore
 
             store = SqlStore()
             store.write(tenant="1", points=make_batches(1, lines=10)[0])  # warm-up: connection, field types
             results["sql"] = measure_direct_writes(store, make_batches(args.batches))
             _report("sql", results["sql"])
         if args.backend in ("influx", "both"):
-            from ingest.timeseries.influx import InfluxStore
             from tests.servers import InfluxServer
+            from timeseries.influx import InfluxStore
 
             server = InfluxServer()
             try:

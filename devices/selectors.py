@@ -7,7 +7,8 @@ from datetime import datetime
 from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from devices.models import Device, Organization
+from accounts.models import Organization
+from devices.models import Device
 
 STATES = ("live", "stale", "offline", "unseen")
 
@@ -60,3 +61,8 @@ def device_counts_by_state(
     for row in rows:
         counts[row["state"]] = row["n"]
     return counts
+
+
+def device_status(organization: Organization, *, device_id: int | None = None) -> dict[str, int]:
+    """The `devices` section of /api/v1/status (settings.STATUS_SECTIONS): counts by state."""
+    return device_counts_by_state(organization=organization, device_id=device_id)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from devices.models import Device
-from ingest.serializers import StoreStatusSerializer
 
 
 class DeviceSerializer(serializers.ModelSerializer[Device]):
@@ -13,23 +12,6 @@ class DeviceSerializer(serializers.ModelSerializer[Device]):
         model = Device
         fields = ["name", "slug", "tags", "description", "created_at", "last_seen_at", "state"]
         read_only_fields = fields
-
-
-class StatusCheckSerializer(serializers.Serializer[dict]):
-    status = serializers.ChoiceField(choices=["ok", "degraded", "error"])
-    latency_ms = serializers.FloatField()
-    error = serializers.CharField(required=False)
-
-
-class StatusSerializer(serializers.Serializer[dict]):
-    version = serializers.CharField()
-    organization = serializers.CharField()
-    checks = serializers.DictField(child=StatusCheckSerializer())
-    store = StoreStatusSerializer(help_text="Time-series store: backend, health, ping latency.")
-    device = serializers.CharField(
-        allow_null=True, help_text="The device a device-bound key acts for (the counts are its own); else null."
-    )
-    devices = serializers.DictField(child=serializers.IntegerField())
 
 
 class WhoamiSerializer(serializers.Serializer[dict]):

@@ -7,5 +7,4 @@ urlpatterns = [
     # <str:>, not <slug:>: a malformed slug reaches DRF and is a JSON 404, not Django's HTML page.
     path("devices/<str:slug>", apis.DeviceDetailApi.as_view(), name="device-detail"),
     path("whoami", apis.WhoamiApi.as_view(), name="whoami"),
-    path("status", apis.StatusApi.as_view(), name="status"),
 ]

@@ -3,46 +3,29 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from devices.models import ApiKey, Scope
+from accounts.authentication import ApiKeyAuthentication
+from accounts.models import ApiKey
+from accounts.tenancy import request_organization
 from ingest import history, payloads, selectors, services
-from ingest.body import read_body
-from ingest.errors import IngestError, IngestInvalid
 from ingest.lineprotocol import PRECISION_NS
+from ingest.scopes import METRICS_READ, METRICS_WRITE
 from ingest.serializers import MAX_HISTORY_FIELDS, HistoryQuerySerializer, HistorySerializer, MetricItemSerializer
 from ingest.validation import IngestLimits, PointValidator
-from portal.api_schema import error_responses
-from portal.ratelimit import RateLimitedMixin
+from portal.api.body import read_body
+from portal.api.errors import InvalidRequest
+from portal.api.ratelimit import RateLimitedMixin
+from portal.api.schema import error_responses
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class _ApiError(exceptions.APIException):
-    def __init__(self, error: IngestError) -> None:
-        super().__init__(error.message)
-        self.status_code = error.status
-        self.default_code = error.code
-        extra: dict[str, Any] = {}
-        if error.line is not None:
-            extra["line"] = error.line
-        if error.index is not None:
-            extra["index"] = error.index
-        if error.retry_after is not None:
-            self.wait = error.retry_after
-            extra["retry_after"] = error.retry_after
-        self.body_extra = extra
-
-
-def _raise(error: IngestError) -> NoReturn:
-    raise _ApiError(error) from None
 
 
 _WRITE_RESPONSES = {
@@ -65,34 +48,30 @@ _LINE_PROTOCOL = {"type": "string", "minLength": 1, "pattern": "\\S", "descripti
 
 
 class _WriteApi(RateLimitedMixin):
-    required_scope = Scope.METRICS_WRITE
-    parser_classes: list[Any] = []  # the body is read raw by ingest.body (size caps, gzip)
+    required_scope = METRICS_WRITE
+    authentication_classes = [ApiKeyAuthentication]  # writes are key-only; a browser session cannot write
+    parser_classes: list[Any] = []  # the body is read raw by portal.api.body (size caps, gzip)
 
     line_protocol_only = False
 
     def ingest(self, request: Request, *, precision: str) -> Response:
         limits = IngestLimits.from_settings()
         validator = PointValidator(limits)
-        try:
-            raw = read_body(
-                request._request, max_bytes=limits.max_body_bytes, max_inflated=limits.max_decompressed_bytes
-            )
-            batch = payloads.points_from_body(
-                raw,
-                content_type=request.META.get("CONTENT_TYPE", ""),
-                precision=precision,
-                validator=validator,
-                default_measurement=settings.INGEST_DEFAULT_MEASUREMENT,
-                line_protocol_only=self.line_protocol_only,
-            )
-            services.metrics_ingest(api_key=_key(request), points=batch.points, locations=batch.locations)
-        except IngestError as exc:
-            _raise(exc)
+        raw = read_body(request._request, limits.body())
+        batch = payloads.points_from_body(
+            raw,
+            content_type=request.META.get("CONTENT_TYPE", ""),
+            precision=precision,
+            validator=validator,
+            default_measurement=settings.INGEST_DEFAULT_MEASUREMENT,
+            line_protocol_only=self.line_protocol_only,
+        )
+        services.metrics_ingest(api_key=_key(request), batch=batch)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def _key(request: Request) -> ApiKey:
-    # HasScope has already refused anything that is not an ApiKey.
+    # Write views authenticate by key only, so HasScope has already refused anything else.
     assert isinstance(request.auth, ApiKey)
     return request.auth
 
@@ -100,7 +79,7 @@ def _key(request: Request) -> ApiKey:
 def _precision(request: Request, default: str) -> str:
     precision = request.query_params.get("precision", default) or default
     if precision not in PRECISION_NS:
-        _raise(IngestInvalid(f"parameter 'precision': {precision!r} is not one of ns, us, ms, s"))
+        raise InvalidRequest(f"parameter 'precision': {precision!r} is not one of ns, us, ms, s")
     return precision
 
 
@@ -155,7 +134,7 @@ def _iso(time_ns: int) -> str:
 class HistoryApi(RateLimitedMixin):
     """Aggregated history of one device's fields; at most HISTORY_MAX_POINTS buckets per series."""
 
-    required_scope = Scope.METRICS_READ
+    required_scope = METRICS_READ
 
     @extend_schema(
         summary="Metric history of one device",
@@ -211,40 +190,37 @@ class HistoryApi(RateLimitedMixin):
             message = messages[0] if isinstance(messages, list) else messages
             if isinstance(message, dict):
                 message = next(iter(message.values()))[0]
-            _raise(IngestInvalid(f"parameter {name!r}: {message}"))
+            raise InvalidRequest(f"parameter {name!r}: {message}")
         data = query.validated_data
-        api_key = _key(request)
-        organization = api_key.organization
-        try:
-            now = timezone.now()
-            start = history.parse_time("start", data["start"], now)
-            end = history.parse_time("end", data["end"], now)
-            if start >= end:
-                raise IngestInvalid(f"parameter 'start': {data['start']!r} is not before end {data['end']!r}")
-            max_points = settings.HISTORY_MAX_POINTS
-            if data["step"]:
-                step = history.parse_step(data["step"])
-                buckets = history.bucket_count(start, end, step)
-                if buckets > max_points:
-                    raise IngestInvalid(
-                        f"parameter 'step': {data['step']!r} gives {buckets} points per series; the limit is "
-                        f"{max_points} (HISTORY_MAX_POINTS); use a larger step or a shorter range"
-                    )
-            else:
-                step = history.auto_step(start, end, max_points)
-            device = selectors.device_for_reading(organization=organization, api_key=api_key, name=data["device"])
-            series = selectors.metrics_history(
-                organization=organization,
-                device=device,
-                measurement=data["measurement"],
-                fields=data["field"],
-                start=start,
-                end=end,
-                step=step,
-                agg=data["agg"],
-            )
-        except IngestError as exc:
-            _raise(exc)
+        organization = request_organization(request)
+        api_key = request.auth if isinstance(request.auth, ApiKey) else None  # None: a member's session
+        now = timezone.now()
+        start = history.parse_time("start", data["start"], now)
+        end = history.parse_time("end", data["end"], now)
+        if start >= end:
+            raise InvalidRequest(f"parameter 'start': {data['start']!r} is not before end {data['end']!r}")
+        max_points = settings.HISTORY_MAX_POINTS
+        if data["step"]:
+            step = history.parse_step(data["step"])
+            buckets = history.bucket_count(start, end, step)
+            if buckets > max_points:
+                raise InvalidRequest(
+                    f"parameter 'step': {data['step']!r} gives {buckets} points per series; the limit is "
+                    f"{max_points} (HISTORY_MAX_POINTS); use a larger step or a shorter range"
+                )
+        else:
+            step = history.auto_step(start, end, max_points)
+        device = selectors.device_for_reading(organization=organization, api_key=api_key, name=data["device"])
+        series = selectors.metrics_history(
+            organization=organization,
+            device=device,
+            measurement=data["measurement"],
+            fields=data["field"],
+            start=start,
+            end=end,
+            step=step,
+            agg=data["agg"],
+        )
         body = {
             "device": device.name,
             "measurement": data["measurement"],

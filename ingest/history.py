@@ -6,7 +6,7 @@ import math
 import re
 from datetime import UTC, datetime, timedelta
 
-from ingest.errors import IngestInvalid
+from portal.api.errors import InvalidRequest
 
 _RELATIVE = re.compile(r"-([0-9]+(?:\.[0-9]+)?)(s|m|h|d|w)\Z")
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)?\Z")
@@ -38,8 +38,8 @@ NICE_STEPS = (
 )
 
 
-def _out_of_range(name: str, value: str) -> IngestInvalid:
-    return IngestInvalid(f"parameter {name!r}: {value!r} is out of range; times must fall within the years 1 to 9999")
+def _out_of_range(name: str, value: str) -> InvalidRequest:
+    return InvalidRequest(f"parameter {name!r}: {value!r} is out of range; times must fall within the years 1 to 9999")
 
 
 def parse_time(name: str, value: str, now: datetime) -> datetime:
@@ -68,7 +68,7 @@ def parse_time(name: str, value: str, now: datetime) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise IngestInvalid(
+        raise InvalidRequest(
             f"parameter {name!r}: {value!r} is not a time; use ISO 8601 (2026-11-21T10:00:00Z), "
             "epoch seconds, 'now' or a relative time like '-15m', '-24h', '-7d'"
         ) from None
@@ -85,14 +85,14 @@ def parse_step(value: str) -> timedelta:
     """`30s`, `5m`, `1h`, `1d`, `1w`, `500ms` or plain seconds; at least 1 ms."""
     match = _DURATION.match(value.strip())
     if not match or float(match.group(1)) <= 0:
-        raise IngestInvalid(f"parameter 'step': {value!r} is not a positive duration like '30s', '5m', '1h'")
+        raise InvalidRequest(f"parameter 'step': {value!r} is not a positive duration like '30s', '5m', '1h'")
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
     if seconds < MIN_STEP_SECONDS:
-        raise IngestInvalid(f"parameter 'step': {value!r} is shorter than the smallest step, 1ms")
+        raise InvalidRequest(f"parameter 'step': {value!r} is shorter than the smallest step, 1ms")
     try:
         return timedelta(seconds=seconds)
     except OverflowError:
-        raise IngestInvalid(f"parameter 'step': {value!r} is too large") from None
+        raise InvalidRequest(f"parameter 'step': {value!r} is too large") from None
 
 
 def bucket_count(start: datetime, end: datetime, step: timedelta) -> int:

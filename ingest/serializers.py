@@ -1,4 +1,4 @@
-"""DRF serializers: the v1 JSON metric item, history answers, the store status block."""
+"""DRF serializers: the v1 JSON metric item and history answers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ingest.timeseries.base import AGGREGATIONS
+from ingest.validation import timestamp_to_ns
+from timeseries.base import AGGREGATIONS
 
 # `field` may be repeated this often in one history query; more is a 400 naming `field`.
 MAX_HISTORY_FIELDS = 100
@@ -21,8 +22,6 @@ class TimestampField(serializers.Field):  # type: ignore[type-arg]
     """ISO 8601 string (naive = UTC) or epoch seconds; internal value is ns since the epoch."""
 
     def to_internal_value(self, data: Any) -> int:
-        from ingest.payloads import timestamp_to_ns
-
         try:
             return timestamp_to_ns(data)
         except ValueError as exc:
@@ -98,10 +97,3 @@ class HistorySerializer(serializers.Serializer):  # type: ignore[type-arg]
     step_seconds = serializers.FloatField()
     agg = serializers.CharField()
     series = HistorySeriesSerializer(many=True)
-
-
-class StoreStatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    backend = serializers.CharField()
-    status = serializers.ChoiceField(choices=["ok", "error"])
-    latency_ms = serializers.FloatField()
-    error = serializers.CharField(required=False)

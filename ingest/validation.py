@@ -11,17 +11,22 @@ import math
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.conf import settings
 
-from ingest.timeseries.base import TENANT_TAG, FieldValue, Point
-from ingest.timeseries.validation import has_ambiguous_backslash
+from portal.api.body import BodyLimits
+from timeseries.base import TENANT_TAG, FieldValue, Point
+from timeseries.validation import has_ambiguous_backslash
 
 DEVICE_TAG = "device"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Lone surrogates come only from JSON escapes ("\\ud800"); they cannot be encoded as UTF-8, so no store can hold them.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _text_problem(value: str) -> str | None:
@@ -69,6 +74,14 @@ class IngestLimits:
             max_string_length=settings.INGEST_MAX_STRING_LENGTH,
             max_age_seconds=settings.INGEST_MAX_AGE_SECONDS,
             max_future_seconds=settings.INGEST_MAX_FUTURE_SECONDS,
+        )
+
+    def body(self) -> BodyLimits:
+        return BodyLimits(
+            max_bytes=self.max_body_bytes,
+            max_inflated_bytes=self.max_decompressed_bytes,
+            max_bytes_setting="INGEST_MAX_BODY_BYTES",
+            max_inflated_setting="INGEST_MAX_DECOMPRESSED_BYTES",
         )
 
 
@@ -205,3 +218,30 @@ class PointValidator:
                 raise PointInvalid("tag key 'time' is reserved")
             self.name("tag key", key)
             self.tag_value(key, tag_value)
+
+
+def timestamp_to_ns(value: Any) -> int:
+    """ISO 8601 (naive means UTC) or epoch seconds (int or float) → ns. Raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError("must be an ISO 8601 string or epoch seconds, not a boolean")
+    if isinstance(value, int | float):
+        try:
+            time_ns = int(Decimal(str(value)) * 1_000_000_000)
+        except (InvalidOperation, ValueError):
+            raise ValueError(f"{value!r} is not a finite number of seconds") from None
+        if not _INT64_MIN <= time_ns <= _INT64_MAX:
+            # Past signed 64-bit ns (years 1677-2262) no store can hold it; say so without echoing 400 digits.
+            text = str(value)
+            raise ValueError(f"{text if len(text) <= 40 else text[:37] + '...'} epoch seconds is out of range")
+        return time_ns
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 time (e.g. 2026-11-21T10:00:00Z)") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        delta = parsed - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+    raise ValueError("must be an ISO 8601 string or epoch seconds")

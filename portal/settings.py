@@ -50,8 +50,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_ratelimit",
     "axes",
+    "accounts",
     "django_celery_beat",
     "devices",
+    "timeseries",
     "notifications",
     "ingest",
     "quotas",
@@ -164,7 +166,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Save each entry's last_run_at as soon as beat sends it: /health/ready reads it as the beat's heartbeat.
 CELERY_BEAT_SYNC_EVERY = 1
 # Tasks living outside an app's tasks.py (autodiscovery finds only <app>.tasks).
-CELERY_IMPORTS = ["ingest.timeseries.tasks"]
+CELERY_IMPORTS: list[str] = []  # apps' <app>.tasks modules are autodiscovered
 # Every beat schedule, defined in code; `manage.py setup_periodic_tasks` (also run after `migrate`) writes
 # them as django-celery-beat rows. Tasks are named by their Celery name, so portal imports no app.
 # schedule: seconds (int) or crontab fields (dict); optional: kwargs, options (expires, queue, priority).
@@ -264,11 +266,15 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- API ---
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["devices.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["devices.permissions.HasScope"],
+    # A key, or a member's session (read endpoints; CSRF on unsafe methods). Writes list only the key class.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiKeyAuthentication",
+        "accounts.authentication.MemberSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.HasScope"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "portal.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -284,7 +290,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "portal.api_schema.postprocess_constraints",
+        "portal.api.schema.postprocess_constraints",
     ],
 }
 
@@ -292,9 +298,19 @@ SPECTACULAR_SETTINGS = {
 API_KEY_DEFAULT_RATE = env_str("API_KEY_DEFAULT_RATE", "600/m")
 # Grace period during which a rotated key keeps working.
 # Successful key authentications are remembered per process this long; a key revoked elsewhere may keep
-# working in other workers for up to this many seconds (devices/key_cache.py). 0 disables.
+# working in other workers for up to this many seconds (accounts/key_cache.py). 0 disables.
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, minimum=0)
 API_KEY_ROTATION_GRACE_HOURS = env_int("API_KEY_ROTATION_GRACE_HOURS", 24, minimum=0)
+
+# Sections of /api/v1/status (portal/status.py): dotted paths to callables (organization) -> dict.
+STATUS_SECTIONS = {
+    "store": "timeseries.health.store_status",
+    "devices": "devices.selectors.device_status",
+}
+
+# Members sign in here (Django's login view); API calls from their browser then carry the session.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/api/docs/"
 
 # Checks run by /health/ready; each is a dotted path to a callable raising on failure.
 HEALTH_CHECKS = {
@@ -419,7 +435,7 @@ INFLUX_DATABASE = env_str("INFLUX_DATABASE") or INFLUX_BUCKET
 INFLUX_TIMEOUT_MS = env_int("INFLUX_TIMEOUT_MS", 5000, minimum=1)
 if TIMESERIES_BACKEND == "influx" and not INFLUX_URL:
     raise ImproperlyConfigured("TIMESERIES_BACKEND=influx needs INFLUX_URL.")
-HEALTH_CHECKS["store"] = "ingest.health.check_store"
+HEALTH_CHECKS["store"] = "timeseries.health.check_store"
 
 # --- Gateway scraping and quotas (docs/quotas.md) ---
 # PUBLIC_URL (links in emails) and SCRAPE_ALLOW_PRIVATE (loopback/private targets) are in the Notifications block.

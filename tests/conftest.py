@@ -8,14 +8,15 @@ from collections.abc import Callable, Iterator
 import pytest
 from rest_framework.test import APIClient
 
+from accounts import services as accounts
+from accounts.models import Organization
+from accounts.scopes import registered_scopes
 from devices import services
-from devices.models import Device, Organization, Scope
+from devices.models import Device
 
 pytest_plugins = ["tests.fixtures_servers", "tests.celery_fixtures"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-
-ALL_SCOPES = list(Scope.values)
 
 
 def require_server(available: bool, reason: str) -> None:
@@ -29,12 +30,12 @@ def require_server(available: bool, reason: str) -> None:
 
 @pytest.fixture
 def org(db: None) -> Organization:
-    return services.organization_create(name="Acme Edge")
+    return accounts.organization_create(name="Acme Edge")
 
 
 @pytest.fixture
 def other_org(db: None) -> Organization:
-    return services.organization_create(name="Globex")
+    return accounts.organization_create(name="Globex")
 
 
 @pytest.fixture
@@ -45,10 +46,10 @@ def device(org: Organization) -> Device:
 @pytest.fixture
 def issue_key(db: None) -> Callable[..., str]:
     def _issue(organization: Organization, scopes: list[str] | None = None, **kwargs: object) -> str:
-        issued = services.api_key_issue(
+        issued = accounts.api_key_issue(
             organization=organization,
             name="test key",
-            scopes=scopes or ALL_SCOPES,
+            scopes=scopes or registered_scopes(),  # every scope an installed app registered
             **kwargs,  # type: ignore[arg-type]
         )
         return issued.plaintext
@@ -80,7 +81,7 @@ def api(org: Organization, issue_key: Callable[..., str], client_for: Callable[[
 @pytest.fixture(autouse=True)
 def _fresh_key_cache() -> Iterator[None]:
     # The per-process authentication memory must not carry a key from one test into another.
-    from devices import key_cache
+    from accounts import key_cache
 
     key_cache.clear()
     yield

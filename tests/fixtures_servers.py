@@ -43,7 +43,7 @@ def influx_database(influx_server: InfluxServer) -> Iterator[str]:
 
 @pytest.fixture
 def influx_backend(influx_server: InfluxServer, influx_database: str, settings: object) -> Iterator[object]:
-    from ingest.timeseries import get_store, reset_store
+    from timeseries import get_store, reset_store
 
     settings.TIMESERIES_BACKEND = "influx"  # type: ignore[attr-defined]
     settings.INFLUX_URL = influx_server.url  # type: ignore[attr-defined]

@@ -1,10 +1,7 @@
-"""Django admin for organizations, members, devices and API keys.
-
-Split by concept: `orgs` (organizations, memberships, devices) and `api_keys`.
-"""
+"""Django admin for devices (organizations, members and keys: accounts.admin)."""
 
 from __future__ import annotations
 
-from devices.admin import api_keys, orgs
+from devices.admin import devices
 
-__all__ = ["api_keys", "orgs"]
+__all__ = ["devices"]

@@ -61,19 +61,20 @@ def postgres_available() -> bool:
 # Django snippets run with `manage.py shell -c`; they print one JSON line.
 _SETUP_TENANT = """
 import json, sys
+from accounts import services as accounts
 from devices import services
-org = services.organization_create(name=ARGS["org"])
+org = accounts.organization_create(name=ARGS["org"])
 device = services.device_create(organization=org, name=ARGS["device"])
-write = services.api_key_issue(organization=org, name="agent", scopes=["metrics:write"], device=device,
+write = accounts.api_key_issue(organization=org, name="agent", scopes=["metrics:write"], device=device,
                                rate_limit=ARGS["rate_limit"])
-read = services.api_key_issue(organization=org, name="reader", scopes=["metrics:read"])
+read = accounts.api_key_issue(organization=org, name="reader", scopes=["metrics:read"])
 print(json.dumps({"org_id": org.id, "write_key": write.plaintext, "read_key": read.plaintext}))
 """
 
 _QUERY = """
 import json
 from datetime import datetime, timezone
-from ingest.timeseries import get_store
+from timeseries import get_store
 rows = get_store().query(tenant=str(ARGS["org_id"]), measurement=ARGS["measurement"], fields=ARGS["fields"],
                          start=datetime(2000, 1, 1, tzinfo=timezone.utc), end=datetime(2100, 1, 1, tzinfo=timezone.utc),
                          tags=ARGS["tags"])

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from devices.models import Organization
-from ingest.timeseries import TimeSeriesStore, get_store, reset_store
+from accounts.models import Organization
+from timeseries import TimeSeriesStore, get_store, reset_store
 
 REDIS_TEST_URL = "redis://127.0.0.1:6379/7"  # db 7: this suite's; keys carry a per-test prefix
 
@@ -92,10 +92,8 @@ def now_ns() -> int:
 
 @pytest.fixture(autouse=True)
 def _fresh_ingest_memos() -> Iterator[None]:
-    from ingest import services
+    from devices import services
 
-    services._device_memo.clear()
-    services._seen_memo.clear()
+    services.clear_memos()
     yield
-    services._device_memo.clear()
-    services._seen_memo.clear()
+    services.clear_memos()

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from devices.models import Device
 from ingest import lineprotocol
-from ingest.models import DataPoint, Series
+from timeseries.models import DataPoint, Series
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from devices import services as device_services
-from devices.models import Organization, Scope
+from accounts import services as accounts
+from accounts.models import Organization
+from ingest.scopes import METRICS_WRITE
 from tests.servers import wait_for_health
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,7 +72,7 @@ def gunicorn_url(transactional_db: None, settings: Any, tmp_path: Path) -> Itera
 
 
 def test_chunked_gzip_body_without_content_length(gunicorn_url: str, org: Organization, read_points: Callable) -> None:
-    token = device_services.api_key_issue(organization=org, name="telegraf", scopes=[Scope.METRICS_WRITE]).plaintext
+    token = accounts.api_key_issue(organization=org, name="telegraf", scopes=[METRICS_WRITE]).plaintext
     t = int(time.time()) - 30
     lines = "\n".join(f"cpu,device=host-1,cpu=cpu{i} usage_idle={90 + i}.5 {t}" for i in range(200))
     compressed = gzip.compress(lines.encode())
@@ -95,7 +96,7 @@ def test_chunked_gzip_body_without_content_length(gunicorn_url: str, org: Organi
 
 
 def test_chunked_body_over_the_limit_is_413(gunicorn_url: str, org: Organization, read_points: Callable) -> None:
-    token = device_services.api_key_issue(organization=org, name="t", scopes=[Scope.METRICS_WRITE]).plaintext
+    token = accounts.api_key_issue(organization=org, name="t", scopes=[METRICS_WRITE]).plaintext
     line = b"m,device=d v=1\n"
 
     def chunks() -> Iterator[bytes]:
@@ -141,7 +142,7 @@ def _head(token: str, **headers: str) -> bytes:
 
 
 def _writer(org: Organization) -> str:
-    return device_services.api_key_issue(organization=org, name="agent", scopes=[Scope.METRICS_WRITE]).plaintext
+    return accounts.api_key_issue(organization=org, name="agent", scopes=[METRICS_WRITE]).plaintext
 
 
 def test_body_shorter_than_content_length_is_400_and_stores_nothing(

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.models import Organization
 from devices import services as device_services
-from devices.models import Device, Organization, Scope
+from devices.models import Device
 from ingest.history import NICE_STEPS, auto_step, bucket_count
 from ingest.lineprotocol import format_line
+from ingest.scopes import METRICS_READ, METRICS_WRITE
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +118,7 @@ def test_device_bound_key_reads_only_its_device(
     org: Organization, device: Device, issue_key: Callable, client_for: Callable
 ) -> None:
     device_services.device_create(organization=org, name="edge-02")
-    client = client_for(issue_key(org, [Scope.METRICS_READ], device=device))
+    client = client_for(issue_key(org, [METRICS_READ], device=device))
     assert history(client, device="edge-01", field="cpu").status_code == 200
     assert history(client, device="edge-02", field="cpu").status_code == 404
 
@@ -124,7 +126,7 @@ def test_device_bound_key_reads_only_its_device(
 def test_write_only_key_cannot_read(
     org: Organization, device: Device, issue_key: Callable, client_for: Callable
 ) -> None:
-    response = history(client_for(issue_key(org, [Scope.METRICS_WRITE])), device="edge-01", field="cpu")
+    response = history(client_for(issue_key(org, [METRICS_WRITE])), device="edge-01", field="cpu")
     assert response.status_code == 403
 
 
@@ -136,7 +138,7 @@ def test_hostile_tag_values_round_trip_through_line_protocol(api: APIClient, dev
     ok = history(api, device="edge-01", field="cpu", step="1m").json()
     assert [p[1] for p in ok["series"][0]["points"]] == [42.5]
     # Query the store with the exact value: it was stored byte for byte.
-    from ingest.timeseries import get_store
+    from timeseries import get_store
 
     start = datetime.now(UTC) - timedelta(minutes=5)
     series = get_store().query(

@@ -12,9 +12,11 @@ import requests
 from influxdb_client import InfluxDBClient, Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
-from devices import services as device_services
-from devices.models import Device, Organization, Scope
-from ingest.timeseries import get_store
+from accounts import services as accounts
+from accounts.models import Organization
+from devices.models import Device
+from ingest.scopes import METRICS_READ, METRICS_WRITE
+from timeseries import get_store
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,7 +33,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 def test_influxdb_client_write_api_works_unchanged(
     backend: str, live_server: Any, org: Organization, read_points: Callable
 ) -> None:
-    issued = device_services.api_key_issue(organization=org, name="telegraf", scopes=[Scope.METRICS_WRITE])
+    issued = accounts.api_key_issue(organization=org, name="telegraf", scopes=[METRICS_WRITE])
     t = (time.time_ns() - 60 * NS) // 1000 * 1000  # µs-aligned so both backends store it exactly
     points = [
         Point("cpu")
@@ -68,7 +70,7 @@ def test_influxdb_client_write_api_works_unchanged(
 def test_influxdb_client_sees_our_400_as_an_api_error(live_server: Any, org: Organization) -> None:
     from influxdb_client.rest import ApiException
 
-    issued = device_services.api_key_issue(organization=org, name="k", scopes=[Scope.METRICS_WRITE])
+    issued = accounts.api_key_issue(organization=org, name="k", scopes=[METRICS_WRITE])
     with (
         InfluxDBClient(url=live_server.url, token=issued.plaintext, org="o") as client,
         pytest.raises(ApiException) as caught,
@@ -82,7 +84,7 @@ def test_store_outage_is_503_and_a_retry_is_stored_exactly_once(
     influx_backend: Any, influx_server: Any, live_server: Any, org: Organization, read_points: Callable, settings: Any
 ) -> None:
     settings.INGEST_RETRY_AFTER_SECONDS = 7
-    issued = device_services.api_key_issue(organization=org, name="k", scopes=[Scope.METRICS_WRITE])
+    issued = accounts.api_key_issue(organization=org, name="k", scopes=[METRICS_WRITE])
     session = requests.Session()
     session.headers["Authorization"] = f"Token {issued.plaintext}"
     url = f"{live_server.url}/api/v2/write?precision=s"
@@ -114,7 +116,7 @@ def test_store_outage_is_503_and_a_retry_is_stored_exactly_once(
 
 
 def test_history_on_influx_backend(influx_backend: Any, live_server: Any, org: Organization, device: Device) -> None:
-    issued = device_services.api_key_issue(organization=org, name="k", scopes=[Scope.METRICS_WRITE, Scope.METRICS_READ])
+    issued = accounts.api_key_issue(organization=org, name="k", scopes=[METRICS_WRITE, METRICS_READ])
     headers = {"Authorization": f"Bearer {issued.plaintext}"}
     base = (int(time.time()) // 60 - 5) * 60
     body = "\n".join(f"edge,device=edge-01 cpu={v} {base + i * 30}" for i, v in enumerate([1, 3, 5, 7]))
@@ -140,8 +142,8 @@ def test_history_on_influx_backend(influx_backend: Any, live_server: Any, org: O
 def test_history_parameters_cannot_escape_the_tenant_on_influx(
     influx_backend: Any, live_server: Any, org: Organization, other_org: Organization, device: Device
 ) -> None:
-    theirs = device_services.api_key_issue(organization=other_org, name="k", scopes=[Scope.METRICS_WRITE]).plaintext
-    ours = device_services.api_key_issue(organization=org, name="r", scopes=[Scope.METRICS_READ]).plaintext
+    theirs = accounts.api_key_issue(organization=other_org, name="k", scopes=[METRICS_WRITE]).plaintext
+    ours = accounts.api_key_issue(organization=org, name="r", scopes=[METRICS_READ]).plaintext
     now = int(time.time()) - 10
     body = f"edge,device=edge-01 cpu=99 {now}"
     response = requests.post(

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 import requests
 
-from devices import services as device_services
-from devices.models import Organization, Scope
-from ingest.models import DataPoint
+from accounts import services as accounts
+from accounts.models import Organization
+from ingest.scopes import METRICS_READ, METRICS_WRITE
+from timeseries.models import DataPoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,9 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_key_limit_is_shared_across_connections(
     live_server: Any, redis_cache: str, org: Organization, read_points: Callable
 ) -> None:
-    issued = device_services.api_key_issue(
-        organization=org, name="limited", scopes=[Scope.METRICS_WRITE], rate_limit="3/m"
-    )
+    issued = accounts.api_key_issue(organization=org, name="limited", scopes=[METRICS_WRITE], rate_limit="3/m")
     url = f"{live_server.url}/api/v2/write?precision=s"
     headers = {"Authorization": f"Token {issued.plaintext}", "Content-Type": "text/plain"}
     first, second = requests.Session(), requests.Session()
@@ -47,7 +46,7 @@ def test_default_rate_applies_when_key_has_none(
     live_server: Any, redis_cache: str, org: Organization, settings: Any
 ) -> None:
     settings.API_KEY_DEFAULT_RATE = "2/m"
-    issued = device_services.api_key_issue(organization=org, name="default", scopes=[Scope.METRICS_READ])
+    issued = accounts.api_key_issue(organization=org, name="default", scopes=[METRICS_READ])
     headers = {"Authorization": f"Bearer {issued.plaintext}"}
     codes = [
         requests.get(f"{live_server.url}/api/v1/status", headers=headers, timeout=10).status_code for _ in range(3)

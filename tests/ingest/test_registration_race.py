@@ -16,7 +16,8 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
-from devices.models import Device, Organization
+from accounts.models import Organization
+from devices.models import Device
 
 WRITERS = 8
 ROUNDS = 12

@@ -8,10 +8,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from ingest.models import DataPoint
-from ingest.timeseries import Point
-from ingest.timeseries.retention import timeseries_prune
-from ingest.timeseries.sql import SqlStore
+from timeseries import Point
+from timeseries.models import DataPoint
+from timeseries.retention import timeseries_prune
+from timeseries.sql import SqlStore
 
 DAY = 86_400 * 1_000_000_000
 

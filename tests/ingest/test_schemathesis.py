@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.generation import GenerationMode
 
-from devices.models import Organization
+from accounts.models import Organization
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.health import check_store
-from ingest.timeseries import get_store, reset_store
-from ingest.timeseries.influx import InfluxStore, quote_ident, quote_string
-from ingest.timeseries.sql import SqlStore
+from timeseries import get_store, reset_store
+from timeseries.health import check_store
+from timeseries.influx import InfluxStore, quote_ident, quote_string
+from timeseries.sql import SqlStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,8 +82,8 @@ def test_sql_connection_errors_are_store_unavailable(db: None) -> None:
     from django.db import connection
     from django.db.backends.postgresql.base import DatabaseWrapper
 
-    from ingest.timeseries import StoreUnavailable
-    from ingest.timeseries.sql import db_errors
+    from timeseries import StoreUnavailable
+    from timeseries.sql import db_errors
 
     if connection.vendor != "postgresql":
         pytest.skip("needs the Postgres test database")

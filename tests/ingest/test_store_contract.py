@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.timeseries import Point, SeriesResult, StoreError, TimeSeriesStore, get_store, reset_store
+from timeseries import Point, SeriesResult, StoreError, TimeSeriesStore, get_store, reset_store
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)  # a multiple of one minute since the epoch
 NS0 = int(T0.timestamp()) * 1_000_000_000

@@ -14,9 +14,9 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from ingest.models import FieldType, Series
-from ingest.timeseries import Point, StoreError
-from ingest.timeseries.sql import SMALL_WRITE_ROWS, SqlStore
+from timeseries import Point, StoreError
+from timeseries.models import FieldType, Series
+from timeseries.sql import SMALL_WRITE_ROWS, SqlStore
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

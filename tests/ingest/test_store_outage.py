@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.timeseries import Point, StoreError, StoreUnavailable
-from ingest.timeseries.influx import InfluxStore
 from portal.health import run_checks
 from tests.servers import InfluxServer
+from timeseries import Point, StoreError, StoreUnavailable
+from timeseries.influx import InfluxStore
 
 NS0 = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp()) * 1_000_000_000
 WINDOW = {"start": datetime(2026, 10, 31, tzinfo=UTC), "end": datetime(2026, 11, 2, tzinfo=UTC)}

@@ -16,8 +16,8 @@ django.setup()
 from datetime import UTC, datetime, timedelta
 from django.core.management import call_command
 from django.db import connection
-from ingest.timeseries import Point, StoreError, get_store
-from ingest.timeseries.retention import timeseries_prune
+from timeseries import Point, StoreError, get_store
+from timeseries.retention import timeseries_prune
 call_command("migrate", verbosity=0)
 assert connection.vendor == "sqlite"
 store = get_store()

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.models import Organization
 from devices import services as device_services
-from devices.models import Device, Organization, Scope
+from devices.models import Device
+from ingest.scopes import METRICS_READ, METRICS_WRITE
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +85,7 @@ def test_line_protocol_on_v1_with_precision(api: APIClient, org: Organization, r
 def test_v2_write_precisions(
     org: Organization, issue_key: Callable, client_for: Callable, read_points: Callable, precision: str, scale: int
 ) -> None:
-    client = client_for(issue_key(org, [Scope.METRICS_WRITE, Scope.METRICS_READ]), header="token")
+    client = client_for(issue_key(org, [METRICS_WRITE, METRICS_READ]), header="token")
     t_ns = (time.time_ns() - 10 * NS) // NS * NS
     response = post_lp(
         client, f"m,device=d v=1 {t_ns // scale}", url=f"/api/v2/write?bucket=b&org=o&precision={precision}"
@@ -119,7 +121,7 @@ def test_rewrite_of_same_point_overwrites(api: APIClient, org: Organization, rea
 def test_device_bound_key_forces_its_device(
     org: Organization, device: Device, issue_key: Callable, client_for: Callable, read_points: Callable
 ) -> None:
-    client = client_for(issue_key(org, [Scope.METRICS_WRITE], device=device))
+    client = client_for(issue_key(org, [METRICS_WRITE], device=device))
     t = int(time.time()) - 5
     assert (
         post_lp(client, f"m v=1 {t}\nm,device=edge-01 v=2 {t + 1}", url="/api/v2/write?precision=s").status_code == 204
@@ -132,7 +134,7 @@ def test_device_bound_key_forces_its_device(
 def test_device_bound_key_conflicting_device_is_403(
     org: Organization, device: Device, issue_key: Callable, client_for: Callable, read_points: Callable
 ) -> None:
-    client = client_for(issue_key(org, [Scope.METRICS_WRITE], device=device))
+    client = client_for(issue_key(org, [METRICS_WRITE], device=device))
     response = post_lp(client, "m v=1\nm,device=edge-99 v=2")
     assert response.status_code == 403
     body = response.json()
@@ -168,7 +170,7 @@ def test_devices_are_per_organization(
     org: Organization, other_org: Organization, issue_key: Callable, client_for: Callable, read_points: Callable
 ) -> None:
     device_services.device_create(organization=other_org, name="shared-name")
-    client = client_for(issue_key(org, [Scope.METRICS_WRITE]))
+    client = client_for(issue_key(org, [METRICS_WRITE]))
     assert post_lp(client, "m,device=shared-name v=1").status_code == 204
     assert Device.objects.filter(name="shared-name").count() == 2  # auto-registered in org, not reused
     assert len(read_points(org, "m", ["v"])["v"]) == 1
@@ -206,7 +208,7 @@ def test_wrong_key_is_401(client_for: Callable, org: Organization, read_points: 
 def test_read_only_key_is_403(
     org: Organization, issue_key: Callable, client_for: Callable, read_points: Callable
 ) -> None:
-    client = client_for(issue_key(org, [Scope.METRICS_READ]))
+    client = client_for(issue_key(org, [METRICS_READ]))
     response = post_lp(client, "m,device=d v=1")
     assert response.status_code == 403
     assert "metrics:write" in response.json()["message"]

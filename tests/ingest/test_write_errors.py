@@ -11,7 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from devices.models import Device
-from ingest.models import DataPoint, Series
+from timeseries.models import DataPoint, Series
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
-from devices import services
-from devices.models import ApiKey, Membership
+from accounts import services as accounts
+from accounts.models import ApiKey, Membership
 from portal.admin_config import registered_actions, require_change_permission
 
 KEY_RE = re.compile(r"bcn_[0-9a-f]{16}_[A-Za-z0-9_\-]{20,128}")
@@ -41,28 +41,16 @@ def rows(org, other_org, device, django_user_model) -> None:
     Membership.objects.create(user=customer, organization=org, role="viewer")
     Group.objects.create(name="operators")
     for organization in (org, other_org):
-        services.api_key_issue(organization=organization, name="telegraf", scopes=["metrics:write"])
-    services.api_key_issue(organization=other_org, name="edge", scopes=["metrics:write"], device=None)
-    _beat_rows()
+        accounts.api_key_issue(organization=organization, name="telegraf", scopes=["metrics:write"])
+    accounts.api_key_issue(organization=other_org, name="edge", scopes=["metrics:write"], device=None)
+    # django-celery-beat's admin: periodic tasks, intervals and crontabs exist from migrate's setup_periodic_tasks.
+    from django.utils import timezone
+    from django_celery_beat.models import ClockedSchedule, SolarSchedule
+
+    SolarSchedule.objects.create(event="sunrise", latitude=0, longitude=0)
+    ClockedSchedule.objects.create(clocked_time=timezone.now())
     _notification_rows(org)
     _quota_rows(org)
-
-
-def _beat_rows() -> None:
-    from django.utils import timezone
-    from django_celery_beat.models import (
-        ClockedSchedule,
-        CrontabSchedule,
-        IntervalSchedule,
-        PeriodicTask,
-        SolarSchedule,
-    )
-
-    every = IntervalSchedule.objects.create(every=10, period=IntervalSchedule.SECONDS)
-    ClockedSchedule.objects.create(clocked_time=timezone.now())
-    CrontabSchedule.objects.create(minute="17", hour="3")
-    SolarSchedule.objects.create(event="sunrise", latitude=52.5, longitude=13.4)
-    PeriodicTask.objects.create(name="probe", task="portal.beat_heartbeat", interval=every)
 
 
 def _notification_rows(org: Any) -> None:
@@ -98,7 +86,7 @@ def viewer_client(client, django_user_model):
 
 def test_the_registry_lists_our_key_actions() -> None:
     names = {(label, name) for _cls, label, name in ALL_ACTIONS}
-    assert {("devices.ApiKey", "revoke_selected"), ("devices.ApiKey", "rotate_selected")} <= names
+    assert {("accounts.ApiKey", "revoke_selected"), ("accounts.ApiKey", "rotate_selected")} <= names
 
 
 @pytest.mark.parametrize("action", ALL_ACTIONS, ids=["-".join(a[1:]) for a in ALL_ACTIONS])
@@ -156,7 +144,7 @@ def test_the_same_post_works_for_a_user_allowed_to_change(rows: None, client, dj
     pks = list(ApiKey.objects.values_list("pk", flat=True))
 
     response = client.post(
-        reverse("admin:devices_apikey_changelist"), {"action": "revoke_selected", "_selected_action": pks, "index": 0}
+        reverse("admin:accounts_apikey_changelist"), {"action": "revoke_selected", "_selected_action": pks, "index": 0}
     )
 
     assert response.status_code == 302
@@ -170,8 +158,8 @@ def test_issuing_a_key_needs_the_change_permission(org, client, django_user_mode
     client.force_login(user)
     form = {"organization": org.pk, "name": "x", "scopes": ["metrics:write"], "issue_token": "t" * 22}
 
-    assert client.get(reverse("admin:devices_apikey_add")).status_code == 403
-    response = client.post(reverse("admin:devices_apikey_add"), form)
+    assert client.get(reverse("admin:accounts_apikey_add")).status_code == 403
+    response = client.post(reverse("admin:accounts_apikey_add"), form)
 
     assert response.status_code == 403
     assert not KEY_RE.search(response.content.decode())

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from django_celery_beat.models import PeriodicTask
 
-from ingest.models import DataPoint
-from ingest.timeseries import Point
-from ingest.timeseries.sql import SqlStore
 from portal.periodic_tasks import periodic_tasks_sync
 from tests.celery_fixtures import Broker, CeleryProcess
+from timeseries import Point
+from timeseries.models import DataPoint
+from timeseries.sql import SqlStore
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,7 +66,7 @@ def test_beat_enqueues_retention_and_a_worker_prunes_the_store(
 def test_a_task_enqueued_by_this_process_runs_on_the_worker(
     celery_producer: Broker, celery_worker: CeleryProcess
 ) -> None:
-    from ingest.timeseries.tasks import prune_timeseries
+    from timeseries.tasks import prune_timeseries
 
     now = time.time_ns()
     SqlStore().write(tenant="1", points=[Point("m", {}, {"v": 1.0}, now - 40 * DAY), Point("m", {}, {"v": 2.0}, now)])

@@ -30,7 +30,7 @@ def test_access_log_redacts_keys_in_urls(tmp_path: Path) -> None:
     try:
         wait_for_health(url, proc, tmp_path / "error.log")
         key = f"bcn_{KEY_ID}_{SECRET}"
-        search = requests.get(f"{url}/admin/devices/apikey/?q={key}", allow_redirects=False, timeout=5)
+        search = requests.get(f"{url}/admin/accounts/apikey/?q={key}", allow_redirects=False, timeout=5)
         api = requests.get(f"{url}/api/v1/devices/?token={key}", timeout=5)
         assert (search.status_code, api.status_code) == (302, 401)
         assert SECRET in search.headers["Location"]  # unauthenticated: the login redirect's next= holds it
@@ -42,7 +42,7 @@ def test_access_log_redacts_keys_in_urls(tmp_path: Path) -> None:
 
     lines = access_log.read_text().splitlines()
     assert len(lines) >= 4, lines  # health, search, api, login page: the log is really written
-    assert f"GET /admin/devices/apikey/?q=bcn_{KEY_ID}_[redacted] HTTP/1.1" in access_log.read_text()
+    assert f"GET /admin/accounts/apikey/?q=bcn_{KEY_ID}_[redacted] HTTP/1.1" in access_log.read_text()
     assert f"GET /api/v1/devices/?token=bcn_{KEY_ID}_[redacted] HTTP/1.1" in access_log.read_text()
     for path in tmp_path.glob("*.log"):
         assert SECRET not in path.read_text(), path.name

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from devices import keys
+from accounts import keys
 from portal.logging import JsonFormatter, RequestContextFilter, request_id_var
 
 

@@ -16,8 +16,13 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from accounts import services as accounts
+from accounts.models import ApiKey, Membership, Organization
 from devices import services
-from devices.models import ApiKey, Device, Membership, Organization, Scope
+from devices.models import Device
+
+# Scopes registered by ingest (named, not imported: ingest is a higher layer).
+METRICS_WRITE, METRICS_READ = "metrics:write", "metrics:read"
 
 DEMO_ORG = "Demo"
 DEMO_SLUG = "demo"
@@ -33,9 +38,9 @@ class KeySpec:
 
 
 KEYS = (
-    KeySpec("BEACON_DEMO_WRITE_KEY", "demo writer (org-wide)", (Scope.METRICS_WRITE,)),
-    KeySpec("BEACON_DEMO_READ_KEY", "demo reader", (Scope.METRICS_READ,)),
-    KeySpec("BEACON_EDGE01_KEY", "edge-01 agent", (Scope.METRICS_WRITE,), device="edge-01"),
+    KeySpec("BEACON_DEMO_WRITE_KEY", "demo writer (org-wide)", (METRICS_WRITE,)),
+    KeySpec("BEACON_DEMO_READ_KEY", "demo reader", (METRICS_READ,)),
+    KeySpec("BEACON_EDGE01_KEY", "edge-01 agent", (METRICS_WRITE,), device="edge-01"),
 )
 
 
@@ -65,7 +70,7 @@ def write_env_file(path: Path, values: dict[str, str]) -> None:
 def _key_still_valid(plaintext: str | None, spec: KeySpec, org: Organization) -> ApiKey | None:
     if not plaintext:
         return None
-    api_key = services.api_key_authenticate(plaintext)
+    api_key = accounts.api_key_authenticate(plaintext)
     if api_key is None or api_key.organization_id != org.id or sorted(api_key.scopes) != sorted(spec.scopes):
         return None
     bound_to = api_key.device.name if api_key.device is not None else None
@@ -97,7 +102,7 @@ class Command(BaseCommand):
         if org is not None:
             self.stdout.write(f"Organization {org.name!r} exists.")
             return org
-        org = services.organization_create(name=DEMO_ORG, slug=DEMO_SLUG)
+        org = accounts.organization_create(name=DEMO_ORG, slug=DEMO_SLUG)
         self.stdout.write(f"Created organization {org.name!r}.")
         return org
 
@@ -122,7 +127,7 @@ class Command(BaseCommand):
             self.stdout.write("Created user customer / customer (demo mode only).")
         else:
             self.stdout.write("User customer exists; password left unchanged.")
-        services.membership_grant(user=customer, organization=org, role=Membership.Role.VIEWER)
+        accounts.membership_grant(user=customer, organization=org, role=Membership.Role.VIEWER)
         self.stdout.write(f"customer is a viewer of {org.slug}.")
 
     def _device(self, org: Organization, name: str) -> Device:
@@ -138,7 +143,7 @@ class Command(BaseCommand):
         if kept is not None and current is not None:
             self.stdout.write(f"{spec.env_name}: kept {kept.prefix}… (still valid).")
             return current
-        issued = services.api_key_issue(
+        issued = accounts.api_key_issue(
             organization=org,
             name=spec.name,
             scopes=list(spec.scopes),

@@ -1,0 +1,53 @@
+"""Which organization an API call acts for: the one place every view asks (design decision 2).
+
+- API key: the key's organization (a `?org=` parameter is ignored, as InfluxDB clients send their own).
+- Member session: `?org=<slug>` if the user is a member of it (or staff); without it, the user's only
+  organization. Not a member, unknown slug, or no organization at all → 404, so existence never leaks.
+"""
+
+from __future__ import annotations
+
+from rest_framework import exceptions
+from rest_framework.request import Request
+
+from accounts.authentication import MemberGrant
+from accounts.models import ApiKey, Organization
+from portal.api.errors import InvalidRequest, NotFound
+from portal.logging import org_var
+
+
+def request_organization(request: Request) -> Organization:
+    auth = request.auth
+    if isinstance(auth, ApiKey):
+        return auth.organization
+    if isinstance(auth, MemberGrant):
+        organization = _member_organization(request)
+        org_var.set(organization.slug)
+        return organization
+    raise exceptions.NotAuthenticated()
+
+
+def _member_organization(request: Request) -> Organization:
+    user_id = int(str(request.user.pk))
+    is_staff = bool(getattr(request.user, "is_staff", False))
+    slug = request.query_params.get("org", "").strip()
+    if slug:
+        organizations = Organization.objects.filter(slug=slug)
+        if not is_staff:
+            organizations = organizations.filter(memberships__user_id=user_id)
+        organization = organizations.first()
+        if organization is None:
+            raise NotFound(f"organization {slug!r} not found among yours")
+        return organization
+    mine = list(Organization.objects.filter(memberships__user_id=user_id).order_by("slug")[:2])
+    if not mine:
+        raise NotFound("you are not a member of any organization")
+    if len(mine) > 1:
+        raise InvalidRequest("you are a member of several organizations; name one with ?org=<slug>")
+    return mine[0]
+
+
+def request_device_id(request: Request) -> int | None:
+    """The device a device-bound key acts for (it sees only that one), or None (org-wide key, member)."""
+    auth = request.auth
+    return auth.device_id if isinstance(auth, ApiKey) else None

@@ -1,0 +1,78 @@
+"""Request budgets with django-ratelimit: per grant (API key or member), and per client IP before authentication.
+
+Counts live in the default cache, so every worker and host behind the same Redis
+shares them. A failed authentication spends the IP's budget, which slows key guessing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django_ratelimit.core import get_usage
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from portal.api.errors import RateLimited
+from portal.api.permissions import Grant, request_grant
+
+logger = logging.getLogger(__name__)
+
+KEY_GROUP = "beacon.api-key"
+IP_GROUP = "beacon.anonymous-ip"
+
+
+def _spend(request: Request, *, group: str, value: str, rate: str) -> dict[str, Any] | None:
+    try:
+        return get_usage(request._request, group=group, key=lambda _g, _r: value, rate=rate, increment=True)
+    except Exception:
+        # The cache is down: refuse nothing rather than everything (RATELIMIT_FAIL_OPEN=0 refuses).
+        logger.warning("rate-limit cache unavailable", exc_info=True)
+        if getattr(settings, "RATELIMIT_FAIL_OPEN", True):
+            return None
+        raise RateLimited("Rate limiting is unavailable; retry shortly.", retry_after=5) from None
+
+
+def _client_ip(request: Request) -> str:
+    meta_key = getattr(settings, "RATELIMIT_IP_META_KEY", None) or "REMOTE_ADDR"
+    return str(request.META.get(meta_key, "") or "unknown").split(",")[0].strip()
+
+
+def check_grant(request: Request, grant: Grant) -> None:
+    rate = grant.ratelimit_rate
+    usage = _spend(request, group=KEY_GROUP, value=grant.ratelimit_bucket, rate=rate)
+    if usage and usage["should_limit"]:
+        retry = max(1, int(usage["time_left"]))
+        raise RateLimited(
+            f"Rate limit {rate} exceeded for {grant.ratelimit_label}; retry in {retry} s", retry_after=retry
+        )
+
+
+def check_anonymous(request: Request) -> None:
+    rate = settings.RATELIMIT_ANONYMOUS_RATE
+    ip = _client_ip(request)
+    usage = _spend(request, group=IP_GROUP, value=ip, rate=rate)
+    if usage and usage["should_limit"]:
+        retry = max(1, int(usage["time_left"]))
+        raise RateLimited(
+            f"Rate limit {rate} exceeded for unauthenticated requests from {ip}; retry in {retry} s",
+            retry_after=retry,
+        )
+
+
+class RateLimitedMixin(APIView):
+    """Spend the caller's budget before anything else runs (even before the scope check)."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        try:
+            grant = request_grant(request)
+        except exceptions.AuthenticationFailed:
+            check_anonymous(request)
+            raise
+        if grant is not None:
+            check_grant(request, grant)
+        else:
+            check_anonymous(request)
+        super().initial(request, *args, **kwargs)

@@ -1,0 +1,236 @@
+"""Tenant isolation generated from the URL conf: every route, every credential, against another org's objects.
+
+Every URL pattern is requested with org A's credentials — an API key holding every registered scope, and an
+org-admin member session — with each method its view answers:
+- a pattern with an object parameter is filled with org B's object (slug or id): the answer must be 404
+  (401/405 are allowed: they do not depend on the object), never 2xx or 403, which would leak existence;
+- a pattern without one is sent org B's names where it could take them (`?org=`, `?device=`, a body naming
+  B's device): a 2xx answer must not contain any of B's data.
+Afterwards org B's devices and stored points must be exactly as before. A new endpoint that does not scope
+its queries fails here by itself; routes that are public by design are listed in PUBLIC with a reason.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import URLPattern, URLResolver, clear_url_caches, get_resolver, path
+from rest_framework.response import Response
+from rest_framework.test import APIClient
+from rest_framework.views import APIView
+
+from accounts import services as accounts
+from accounts.models import Membership, Organization
+from accounts.scopes import registered_scopes
+from devices import services as devices
+from devices.models import Device
+from timeseries import get_store
+from timeseries.models import DataPoint, Series
+
+pytestmark = pytest.mark.django_db
+
+# Route prefix -> why it may answer without tenant scoping.
+PUBLIC = {
+    "health": "liveness probe: version only, no tenant data",
+    "health/ready": "readiness probe: dependency status only, no tenant data",
+    "api/schema/": "the OpenAPI document: describes the API, holds no data",
+    "api/docs/": "Swagger UI page for the schema",
+    "accounts/login/": "the sign-in form",
+    "accounts/logout/": "ends the caller's own session",
+    "admin/": "Django admin: staff only (others are redirected to its login); staff see every org by design",
+}
+METHODS = ("get", "post", "put", "patch", "delete")
+B_DEVICE = "gw-b-secret-01"
+B_VALUE = "4242.5"
+
+
+@dataclass(frozen=True)
+class Route:
+    route: str  # e.g. "api/v1/devices/<slug:device>/"
+    methods: tuple[str, ...]
+    parameters: tuple[str, ...]
+
+
+def _methods(callback: Any) -> tuple[str, ...]:
+    view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    if view_class is None:
+        return ("get", "post")  # a function view: try both
+    return tuple(m for m in METHODS if hasattr(view_class, m))
+
+
+def walk(patterns: list[Any] | None = None, prefix: str = "") -> Iterator[Route]:
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from walk(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            params = tuple(re.findall(r"<(?:\w+:)?(\w+)>", route))
+            yield Route(route, _methods(entry.callback), params)
+
+
+def is_public(route: str) -> bool:
+    return any(route == p or (p.endswith("/") and route.startswith(p)) for p in PUBLIC)
+
+
+@dataclass
+class OrgB:
+    org: Organization
+    device: Device
+
+    def parameter(self, name: str) -> str | None:
+        """The value of org B's object for a path parameter, by the parameter's name."""
+        values = {
+            "org": self.org.slug,
+            "org_slug": self.org.slug,
+            "organization": self.org.slug,
+            "slug": self.device.slug,
+            "device": self.device.slug,
+            "device_slug": self.device.slug,
+            "name": self.device.name,
+            "pk": str(self.device.pk),
+            "id": str(self.device.pk),
+            "device_id": str(self.device.pk),
+        }
+        return values.get(name)
+
+    def markers(self) -> list[bytes]:
+        return [self.org.slug.encode(), self.device.name.encode(), B_VALUE.encode()]
+
+    def state(self) -> tuple[Any, ...]:
+        tenant = str(self.org.id)
+        return (
+            sorted(Device.objects.filter(organization=self.org).values_list("name", "last_seen_at")),
+            Series.objects.filter(tenant=tenant).count(),
+            DataPoint.objects.filter(series__tenant=tenant).count(),
+        )
+
+
+def isolation_problems(clients: dict[str, Any], b: OrgB) -> list[str]:
+    problems: list[str] = []
+    query = {"org": b.org.slug, "device": b.device.name, "field": "cpu"}
+    body = f"edge,device={b.device.name} cpu=1".encode()
+    before = b.state()
+    for route in walk():
+        if is_public(route.route):
+            continue
+        if route.route.startswith("^") or "(?P<" in route.route:
+            problems.append(f"{route.route}: regex route; give it a named converter or a case here")
+            continue
+        url = "/" + route.route
+        missing = [p for p in route.parameters if b.parameter(p) is None]
+        if missing:
+            problems.append(f"{route.route}: no org-B value for parameter(s) {missing}; add them to OrgB.parameter")
+            continue
+        for name in route.parameters:
+            url = re.sub(rf"<(?:\w+:)?{name}>", str(b.parameter(name)), url)
+        for who, client in clients.items():
+            for method in route.methods:
+                send = getattr(client, method)
+                if method == "get":
+                    response = send(url, query)
+                else:
+                    response = send(f"{url}?org={b.org.slug}", data=body, content_type="text/plain")
+                where = f"{method.upper()} {route.route} as {who}: {response.status_code}"
+                if route.parameters:
+                    if response.status_code not in (401, 404, 405):
+                        problems.append(f"{where}, expected 404 for org B's object")
+                elif response.status_code >= 500:
+                    problems.append(f"{where}")
+                elif 200 <= response.status_code < 300:
+                    leaked = [m.decode() for m in b.markers() if m in response.content]
+                    if leaked:
+                        problems.append(f"{where} and shows org B's {leaked}")
+    if b.state() != before:
+        problems.append(f"org B's data changed: {before} -> {b.state()}")
+    return problems
+
+
+@pytest.fixture
+def org_b(other_org: Organization, issue_key: Any, client_for: Any) -> OrgB:
+    device = devices.device_create(organization=other_org, name=B_DEVICE)
+    response = client_for(issue_key(other_org, ["metrics:write"])).post(
+        "/api/v2/write", data=f"edge,device={B_DEVICE} cpu={B_VALUE}".encode(), content_type="text/plain"
+    )
+    assert response.status_code == 204
+    device.refresh_from_db()
+    return OrgB(org=other_org, device=device)
+
+
+@pytest.fixture
+def org_a_clients(org: Organization, issue_key: Any, client_for: Any, settings: Any) -> dict[str, Any]:
+    settings.RATELIMIT_ENABLE = False  # hundreds of requests; budgets are tested elsewhere
+    # A's writes naming B's device must not create a same-named device in A, which would blur what leaked.
+    org.auto_register_devices = False
+    org.save()
+    devices.device_create(organization=org, name="edge-a-01")
+    member = User.objects.create_user(username="member-a", password="pw-for-tests-only")
+    accounts.membership_grant(user=member, organization=org, role=Membership.Role.ADMIN)
+    session = Client()
+    session.force_login(member)
+    key: APIClient = client_for(issue_key(org, registered_scopes()))
+    return {"key with every scope": key, "member session": session}
+
+
+def test_every_route_is_scoped_to_the_callers_org(org_a_clients: dict[str, Any], org_b: OrgB) -> None:
+    routes = [r.route for r in walk() if not is_public(r.route)]
+    # The walk sees the API (reads and writes); a route added later is checked the same way.
+    assert {"api/v1/devices/", "api/v1/status", "api/v1/history", "api/v1/metrics", "api/v2/write"} <= set(routes)
+    assert isolation_problems(org_a_clients, org_b) == []
+    stored = get_store().query(
+        tenant=str(org_b.org.id),
+        measurement="edge",
+        fields=["cpu"],
+        start=org_b.device.last_seen_at.replace(year=2000),  # type: ignore[union-attr]
+        end=org_b.device.last_seen_at.replace(year=2100),  # type: ignore[union-attr]
+    )
+    assert [value for series in stored for _, value in series.points] == [float(B_VALUE)]
+
+
+def test_public_routes_hold_no_tenant_data(org_a_clients: dict[str, Any], org_b: OrgB) -> None:
+    anonymous = Client()
+    for route in ("health", "health/ready", "api/schema/"):
+        response = anonymous.get("/" + route)
+        assert response.status_code == 200, route
+        assert not any(m in response.content for m in org_b.markers()), route
+    assert Client().get("/admin/").status_code == 302  # staff only
+    assert org_a_clients["member session"].get("/admin/").status_code == 302  # a member is not staff
+
+
+class _UnscopedDevice(APIView):
+    def get(self, request: Any, device: str) -> Response:
+        found = Device.objects.get(slug=device)  # forgets the organization
+        return Response({"name": found.name})
+
+
+class _UnscopedList(APIView):
+    def get(self, request: Any) -> Response:
+        return Response([d.name for d in Device.objects.all()])
+
+
+def test_an_unscoped_endpoint_fails_the_walk(org_a_clients: dict[str, Any], org_b: OrgB, settings: Any) -> None:
+    from portal import urls
+
+    leaky = types.ModuleType("tests._leaky_urls")
+    leaky.urlpatterns = [  # type: ignore[attr-defined]
+        *urls.urlpatterns,
+        path("api/v1/leaky/<slug:device>/", _UnscopedDevice.as_view()),
+        path("api/v1/leaky-list/", _UnscopedList.as_view()),
+    ]
+    sys.modules[leaky.__name__] = leaky
+    settings.ROOT_URLCONF = leaky.__name__
+    clear_url_caches()
+    try:
+        problems = isolation_problems(org_a_clients, org_b)
+    finally:
+        del sys.modules[leaky.__name__]
+        clear_url_caches()
+    assert "GET api/v1/leaky/<slug:device>/ as key with every scope: 200, expected 404 for org B's object" in problems
+    assert f"GET api/v1/leaky-list/ as member session: 200 and shows org B's ['{B_DEVICE}']" in problems

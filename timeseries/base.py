@@ -1,0 +1,87 @@
+"""The time-series store interface every backend implements.
+
+Tenancy is part of the signature: every write and query names the tenant
+(the organization's id as a string), so no caller can forget to scope.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+FieldValue = float | int | str | bool
+Aggregation = Literal["mean", "min", "max", "last", "sum"]
+AGGREGATIONS: tuple[str, ...] = ("mean", "min", "max", "last", "sum")
+
+# The tag the tenant is stored under; incoming points may not set it themselves.
+TENANT_TAG = "beacon_tenant"
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    measurement: str
+    tags: Mapping[str, str]
+    fields: Mapping[str, FieldValue]
+    time_ns: int  # nanoseconds since the Unix epoch, UTC
+
+
+@dataclass(slots=True)
+class SeriesResult:
+    """One field of one group of series: (time_ns, value) pairs in time order.
+
+    With a step, time_ns is the bucket start (buckets aligned to the Unix
+    epoch, empty buckets omitted); without one, the raw point times.
+    """
+
+    field: str
+    tags: dict[str, str]  # values of the group_by tags, {} when not grouped
+    points: list[tuple[int, FieldValue | None]] = dataclasses.field(default_factory=list)
+
+
+class StoreError(Exception):
+    """The store rejected an operation for a reason retrying will not fix.
+
+    `point` is the 0-based index of the offending point of a write, when one is to blame; `reason` is the
+    message without it. str() reads "point 3: <reason>".
+    """
+
+    def __init__(self, reason: str, *, point: int | None = None) -> None:
+        super().__init__(reason if point is None else f"point {point}: {reason}")
+        self.reason = reason
+        self.point = point
+
+
+class StoreQueryInvalid(StoreError):
+    """The query cannot be answered as asked (e.g. `mean` of a string field): the caller's fault (→ 400)."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or timed out; retrying later may succeed (→ 503)."""
+
+
+class TimeSeriesStore(Protocol):
+    name: str  # "sql" or "influx"
+
+    def write(self, *, tenant: str, points: Sequence[Point]) -> None:
+        """Store every point or none. Same measurement+tags+time overwrites the given fields."""
+
+    def query(
+        self,
+        *,
+        tenant: str,
+        measurement: str,
+        fields: Sequence[str],
+        start: datetime,
+        end: datetime,
+        tags: Mapping[str, str] | None = None,
+        step: timedelta | None = None,
+        agg: Aggregation = "mean",
+        group_by: Sequence[str] = (),
+    ) -> list[SeriesResult]:
+        """Points in [start, end) matching all `tags`, aggregated per `step` when given."""
+
+    def ping(self) -> None:
+        """Return if the store answers; raise StoreUnavailable otherwise."""

@@ -1,0 +1,272 @@
+"""The `influx` backend: writes through influxdb-client's WriteApi (/api/v2/write), reads in InfluxQL (/query).
+
+The tenant is the TENANT_TAG tag on every point and a mandatory WHERE term on
+every query. InfluxDB refuses a field whose type differs from the stored one
+with a *partial* write (the other points are kept), so before writing we ask
+`SHOW FIELD KEYS` for the batch's measurements and refuse the whole batch on a
+conflict; see docs/timeseries.md for the remaining race.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import urllib3
+from django.conf import settings
+from influxdb_client import InfluxDBClient, WritePrecision
+from influxdb_client.client.write.point import Point as LinePoint
+from influxdb_client.client.write_api import SYNCHRONOUS, WriteApi
+from influxdb_client.rest import ApiException
+
+from timeseries.base import (
+    TENANT_TAG,
+    Aggregation,
+    FieldValue,
+    Point,
+    SeriesResult,
+    StoreError,
+    StoreQueryInvalid,
+    StoreUnavailable,
+)
+from timeseries.sql import step_ns, to_ns
+from timeseries.validation import type_conflict_message, validate_points, validate_query
+
+_KIND = {"float": "float", "integer": "int", "string": "str", "boolean": "bool"}
+
+
+def quote_ident(name: str) -> str:
+    """An InfluxQL double-quoted identifier: backslash and double quote escaped."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def quote_string(value: str) -> str:
+    """An InfluxQL single-quoted string literal; the scanner also decodes \\n, so newlines survive too."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+    return "'" + escaped + "'"
+
+
+def _unavailable(exc: BaseException) -> StoreUnavailable:
+    return StoreUnavailable(f"InfluxDB unavailable: {type(exc).__name__}: {exc}"[:500])
+
+
+class InfluxStore:
+    name = "influx"
+
+    def __init__(self, *, url: str, token: str, org: str, bucket: str, database: str, timeout_ms: int) -> None:
+        self.url = url.rstrip("/")
+        self.org = org
+        self.bucket = bucket
+        self.database = database
+        self.timeout_ms = timeout_ms
+        self._token = token
+        # Created on first use, so nothing is opened at import or before a fork.
+        self._client: InfluxDBClient | None = None
+        self._write_api: WriteApi | None = None
+        self._http: urllib3.PoolManager | None = None
+
+    @classmethod
+    def from_settings(cls) -> InfluxStore:
+        return cls(
+            url=settings.INFLUX_URL,
+            token=settings.INFLUX_TOKEN,
+            org=settings.INFLUX_ORG,
+            bucket=settings.INFLUX_BUCKET,
+            database=settings.INFLUX_DATABASE,
+            timeout_ms=settings.INFLUX_TIMEOUT_MS,
+        )
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._http is not None:
+            self._http.clear()
+        self._client = self._write_api = self._http = None
+
+    # --- transport ------------------------------------------------------------------------
+    def _writer(self) -> WriteApi:
+        if self._write_api is None:
+            # retries=False: a request must answer within the timeout; the caller answers 503 and the client retries.
+            self._client = InfluxDBClient(
+                url=self.url, token=self._token or "", org=self.org, timeout=self.timeout_ms, retries=False
+            )
+            self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
+        return self._write_api
+
+    def _request(self, method: str, path: str, fields: Mapping[str, str] | None = None) -> urllib3.BaseHTTPResponse:
+        if self._http is None:
+            seconds = self.timeout_ms / 1000
+            self._http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=seconds, read=seconds), retries=False)
+        headers = {"Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Token {self._token}"
+        body = None
+        if fields is not None:
+            body = urlencode(fields).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            response = self._http.request(method, self.url + path, body=body, headers=headers)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        if response.status >= 500:
+            raise StoreUnavailable(f"InfluxDB answered {response.status} on {path}: {_text(response.data)}")
+        return response
+
+    def influxql(self, statements: Sequence[str], *, strict: bool = True) -> list[dict[str, Any]]:
+        """Run `;`-joined statements in one /query call; one result per statement (errors raise when strict)."""
+        fields = {"db": self.database, "q": ";\n".join(statements), "epoch": "ns"}
+        response = self._request("POST", "/query", fields)
+        if response.status in (401, 403):
+            raise StoreError(f"InfluxDB refused the query ({response.status}): check INFLUX_TOKEN")
+        try:
+            payload = json.loads(response.data)
+        except ValueError:
+            raise StoreError(f"InfluxDB answered {response.status} with non-JSON: {_text(response.data)}") from None
+        if response.status >= 400 or "error" in payload:
+            raise StoreError(f"InfluxDB query error: {payload.get('error', _text(response.data))}")
+        results: list[dict[str, Any]] = payload.get("results", [])
+        errors = {str(r.get("error")) for r in results if "error" in r}
+        if errors == {"not executed"} and len(statements) > 1:
+            # InfluxDB 1.x can report only "not executed" when the whole batch failed (e.g. the database is
+            # missing); the first statement on its own names the cause.
+            self.influxql(statements[:1])
+        if strict:
+            _raise_first_error(results)
+        return results
+
+    # --- interface ------------------------------------------------------------------------
+    def ping(self) -> None:
+        response = self._request("GET", "/ping")
+        if not 200 <= response.status < 300:
+            raise StoreUnavailable(f"InfluxDB /ping answered {response.status}")
+
+    def field_kinds(self, measurements: Sequence[str]) -> dict[tuple[str, str], str]:
+        statements = [f"SHOW FIELD KEYS FROM {quote_ident(m)}" for m in measurements]
+        kinds: dict[tuple[str, str], str] = {}
+        for measurement, result in zip(measurements, self.influxql(statements), strict=True):
+            for series in result.get("series", []):
+                for name, influx_type in series.get("values", []):
+                    kinds.setdefault((measurement, name), _KIND.get(influx_type, influx_type))
+        return kinds
+
+    def write(self, *, tenant: str, points: Sequence[Point]) -> None:
+        if not points:
+            return
+        kinds = validate_points(points)
+        stored = self.field_kinds(sorted({m for m, _ in kinds}))
+        for (measurement, field), kind in kinds.items():
+            existing = stored.get((measurement, field))
+            if existing is not None and existing != kind:
+                raise StoreError(type_conflict_message(measurement, field, kind, existing))
+        records = [_line(tenant, point) for point in points]
+        try:
+            self._writer().write(bucket=self.bucket, org=self.org, record=records, write_precision=WritePrecision.NS)  # type: ignore[arg-type]
+        except ApiException as exc:
+            body = _text(exc.body or b"")
+            if exc.status is None or exc.status >= 500:
+                raise StoreUnavailable(f"InfluxDB write failed ({exc.status}): {body}") from exc
+            if exc.status in (401, 403):
+                raise StoreError(f"InfluxDB refused the write ({exc.status}): check INFLUX_TOKEN/INFLUX_ORG") from exc
+            raise StoreError(f"InfluxDB rejected the write ({exc.status}): {body}") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _unavailable(exc) from exc
+
+    def query(
+        self,
+        *,
+        tenant: str,
+        measurement: str,
+        fields: Sequence[str],
+        start: datetime,
+        end: datetime,
+        tags: Mapping[str, str] | None = None,
+        step: timedelta | None = None,
+        agg: Aggregation = "mean",
+        group_by: Sequence[str] = (),
+    ) -> list[SeriesResult]:
+        validate_query(agg, tags, group_by)
+        where = [f"{quote_ident(TENANT_TAG)} = {quote_string(tenant)}"]
+        where += [f"{quote_ident(k)} = {quote_string(v)}" for k, v in sorted((tags or {}).items())]
+        where += [f"time >= {to_ns(start)}", f"time < {to_ns(end)}"]
+        groups = [quote_ident(name) for name in group_by]
+        statements = [f"SHOW FIELD KEYS FROM {quote_ident(measurement)}"]
+        for field in fields:
+            if step is None:
+                select = quote_ident(field)
+                tail = ""
+            else:
+                select = f"{agg}({quote_ident(field)})"
+                groups_with_time = [f"time({step_ns(step)}ns)", *groups]
+                tail = " GROUP BY " + ", ".join(groups_with_time) + " fill(none)"
+            if step is None and groups:
+                tail = " GROUP BY " + ", ".join(groups)
+            statements.append(
+                f"SELECT {select} FROM {quote_ident(measurement)} WHERE {' AND '.join(where)}{tail}"  # noqa: S608
+            )
+        field_results = self.influxql(statements, strict=False)
+        if "error" in field_results[0]:
+            _raise_first_error(field_results)
+        kinds = {
+            name: _KIND.get(kind, kind)
+            for series in field_results[0].get("series", [])
+            for name, kind in series.get("values", [])
+        }
+        results: list[SeriesResult] = []
+        for field, result in zip(fields, field_results[1:], strict=True):
+            kind = kinds.get(field)
+            if kind is None:
+                continue
+            if step is not None and agg != "last" and kind in ("str", "bool"):
+                raise StoreQueryInvalid(f"aggregation {agg!r} needs a numeric field; {field!r} is {kind}")
+            if "error" in result:
+                raise StoreError(f"InfluxDB query error: {result['error']}")
+            convert_agg = agg if step is not None else "last"
+            found = []
+            for series in result.get("series", []):
+                points: list[tuple[int, FieldValue | None]] = [
+                    (int(t), _convert(v, kind, convert_agg)) for t, v in series.get("values", []) if v is not None
+                ]
+                if points:
+                    group_tags = {name: series.get("tags", {}).get(name, "") for name in group_by}
+                    found.append(SeriesResult(field=field, tags=group_tags, points=points))
+            found.sort(key=lambda r: tuple(r.tags[name] for name in group_by))
+            results.extend(found)
+        return results
+
+
+def _raise_first_error(results: list[dict[str, Any]]) -> None:
+    # InfluxDB marks statements after a failed one "not executed"; the cause is the other error.
+    errors = [str(r["error"]) for r in results if "error" in r]
+    if errors:
+        causes = [e for e in errors if e != "not executed"] or errors
+        raise StoreError(f"InfluxDB query error: {causes[0]}")
+
+
+def _line(tenant: str, point: Point) -> str:
+    line = LinePoint(point.measurement).tag(TENANT_TAG, tenant)
+    for key, value in point.tags.items():
+        line.tag(key, value)
+    for name, field_value in point.fields.items():
+        line.field(name, field_value)
+    line.time(point.time_ns, WritePrecision.NS)
+    return str(line.to_line_protocol())
+
+
+def _convert(value: Any, kind: str, agg: str) -> FieldValue:
+    if agg == "mean":
+        return float(value)
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind == "bool":
+        return bool(value)
+    return str(value)
+
+
+def _text(data: bytes | str) -> str:
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+    return text.strip()[:300]

@@ -1,0 +1,116 @@
+"""Checks every backend applies before writing, so both accept exactly the same points.
+
+The rules are InfluxDB's storage limits: whatever InfluxDB cannot store
+faithfully is refused here with a StoreError naming the point and the value,
+so switching TIMESERIES_BACKEND never changes which data is accepted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from timeseries.base import AGGREGATIONS, TENANT_TAG, FieldValue, Point, StoreError
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+MAX_STRING_BYTES = 64 * 1024  # InfluxDB's limit for a string field value
+_CONTROL = ("\n", "\r", "\t")
+# Line protocol has no escape for a backslash before these in a tag, so InfluxDB would store another value.
+_LP_SPECIAL = (",", "=", " ")
+
+
+def field_kind(value: FieldValue) -> str:
+    # bool first: bool is a subclass of int.
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    raise StoreError(f"field value {value!r} has unsupported type {type(value).__name__}")
+
+
+def _check_name(what: str, name: str, index: int) -> None:
+    if not name:
+        raise StoreError(f"{what} is empty", point=index)
+    if any(ch in name for ch in _CONTROL):
+        raise StoreError(f"{what} {name!r} contains a newline, carriage return or tab", point=index)
+
+
+def has_ambiguous_backslash(text: str) -> bool:
+    """True when line protocol cannot carry `text` unchanged (a trailing backslash, or one before , = space)."""
+    return text.endswith("\\") or any("\\" + special in text for special in _LP_SPECIAL)
+
+
+def _check_tag_text(what: str, text: str, index: int) -> None:
+    _check_name(what, text, index)
+    if not has_ambiguous_backslash(text):
+        return
+    if text.endswith("\\"):
+        raise StoreError(f"{what} {text!r} ends with a backslash, which InfluxDB cannot store", point=index)
+    for special in _LP_SPECIAL:
+        if "\\" + special in text:
+            raise StoreError(
+                f"{what} {text!r} has a backslash before {special!r}, which InfluxDB cannot store", point=index
+            )
+
+
+def validate_points(points: Sequence[Point]) -> dict[tuple[str, str], str]:
+    """Raise StoreError for the first bad point; return {(measurement, field): kind} of the batch."""
+    kinds: dict[tuple[str, str], str] = {}
+    # Batches repeat the same few names and tag sets thousands of times: check each text once.
+    good_tags: set[tuple[str, str]] = set()
+    good_names: set[str] = set()
+    good_measurements: set[str] = set()
+    for index, point in enumerate(points):
+        if point.measurement not in good_measurements:
+            _check_tag_text("measurement", point.measurement, index)
+        if not isinstance(point.time_ns, int) or isinstance(point.time_ns, bool):
+            raise StoreError(f"time_ns {point.time_ns!r} is not an integer", point=index)
+        if not INT64_MIN < point.time_ns < INT64_MAX:
+            raise StoreError(f"time_ns {point.time_ns} is outside the int64 range", point=index)
+        for key, tag_value in point.tags.items():
+            if (key, tag_value) in good_tags:
+                continue
+            if key == TENANT_TAG:
+                raise StoreError(f"tag {TENANT_TAG!r} is reserved for the tenant", point=index)
+            if not isinstance(tag_value, str):
+                raise StoreError(f"tag {key!r} value {tag_value!r} is not a string", point=index)
+            _check_tag_text("tag key", key, index)
+            _check_tag_text(f"tag {key!r} value", tag_value, index)
+            good_tags.add((key, tag_value))
+        if not point.fields:
+            raise StoreError("no fields", point=index)
+        for name, value in point.fields.items():
+            if name not in good_names:
+                _check_name("field name", name, index)
+            kind = field_kind(value)
+            if kind == "float" and not math.isfinite(value):  # type: ignore[arg-type]
+                raise StoreError(f"field {name!r} is {value!r}; NaN and Inf cannot be stored", point=index)
+            if kind == "int" and not INT64_MIN <= value <= INT64_MAX:  # type: ignore[operator]
+                raise StoreError(f"field {name!r} value {value} is outside the int64 range", point=index)
+            if kind == "str" and len(value.encode()) > MAX_STRING_BYTES:  # type: ignore[union-attr]
+                raise StoreError(f"field {name!r} string is longer than {MAX_STRING_BYTES} bytes", point=index)
+            good_names.add(name)
+            seen = kinds.setdefault((point.measurement, name), kind)
+            if seen != kind:
+                raise StoreError(
+                    f"field {name!r} of {point.measurement!r} is {kind} but earlier in this batch it is {seen}",
+                    point=index,
+                )
+        good_measurements.add(point.measurement)
+    return kinds
+
+
+def validate_query(agg: str, tags: Mapping[str, str] | None, group_by: Sequence[str]) -> None:
+    if agg not in AGGREGATIONS:
+        raise StoreError(f"unknown aggregation {agg!r}; use one of {', '.join(AGGREGATIONS)}")
+    if TENANT_TAG in (tags or {}) or TENANT_TAG in group_by:
+        raise StoreError(f"tag {TENANT_TAG!r} is reserved for the tenant; it cannot be filtered or grouped by")
+
+
+def type_conflict_message(measurement: str, field: str, new: str, stored: str) -> str:
+    return f"field type conflict: {measurement!r}.{field!r} is {new} in this write but {stored} in the store"
