@@ -51,7 +51,7 @@ def bench_scrape(series: int, runs: int) -> None:
     from django.utils import timezone
     from prometheus_client.parser import text_string_to_metric_families
 
-    from devices.models import Organization
+    from accounts.models import Organization
     from quotas.models import GatewayService, ScrapeTarget
     from quotas.scraping import ScrapeResult, exposition_apply
 
@@ -84,7 +84,7 @@ def bench_evaluation(count: int, runs: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from devices.models import Organization
+    from accounts.models import Organization
     from quotas.evaluation import evaluate_quotas
     from quotas.models import GatewayService, Quota, UsagePeriod
     from quotas.periods import monthly_period

@@ -15,11 +15,12 @@ from rest_framework.response import Response
 from accounts.authentication import ApiKeyAuthentication
 from accounts.models import ApiKey
 from accounts.tenancy import request_organization
-from ingest import history, payloads, selectors, services
+from ingest import payloads, selectors, services
 from ingest.lineprotocol import PRECISION_NS
 from ingest.scopes import METRICS_READ, METRICS_WRITE
 from ingest.serializers import MAX_HISTORY_FIELDS, HistoryQuerySerializer, HistorySerializer, MetricItemSerializer
 from ingest.validation import IngestLimits, PointValidator
+from portal.api import timeparams as history
 from portal.api.body import read_body
 from portal.api.errors import InvalidRequest
 from portal.api.ratelimit import RateLimitedMixin

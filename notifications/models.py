@@ -31,7 +31,7 @@ def generate_msg_id() -> str:
 class Notification(models.Model):
     """One event worth telling an organization about; `dedup_key` makes sending it at most once."""
 
-    organization = models.ForeignKey("devices.Organization", on_delete=models.CASCADE, related_name="notifications")
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=64, help_text="The feature that sent it, e.g. quota.threshold.")
     event_type = models.CharField(max_length=100, help_text="The webhook `type`, e.g. quota.threshold_crossed.")
     dedup_key = models.CharField(max_length=255, unique=True)
@@ -51,7 +51,9 @@ class Notification(models.Model):
 class WebhookEndpoint(models.Model):
     """A URL an organization receives webhooks at; one per distinct URL, each with its own signing secret."""
 
-    organization = models.ForeignKey("devices.Organization", on_delete=models.CASCADE, related_name="webhook_endpoints")
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
     url = models.URLField(max_length=2000)
     secret = models.CharField(max_length=120, default=generate_webhook_secret, editable=False)
     enabled = models.BooleanField(default=True)

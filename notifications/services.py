@@ -24,7 +24,7 @@ from notifications.models import Delivery, Notification, WebhookEndpoint, genera
 from portal import netguard
 
 if TYPE_CHECKING:
-    from devices.models import Organization
+    from accounts.models import Organization
 
 logger = logging.getLogger(__name__)
 

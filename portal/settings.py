@@ -306,6 +306,7 @@ API_KEY_ROTATION_GRACE_HOURS = env_int("API_KEY_ROTATION_GRACE_HOURS", 24, minim
 STATUS_SECTIONS = {
     "store": "timeseries.health.store_status",
     "devices": "devices.selectors.device_status",
+    "scrape": "quotas.status_section.scrape_status",  # last scrape of each Kong target
 }
 
 # Members sign in here (Django's login view); API calls from their browser then carry the session.

@@ -9,31 +9,39 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from devices.authentication import request_organization
-from devices.models import Scope
-from ingest import history
-from ingest.errors import IngestError
-from portal.api_schema import error_responses
-from portal.ratelimit import RateLimitedMixin
+from accounts.models import Organization
+from accounts.tenancy import request_device_id, request_organization
+from portal.api import timeparams
+from portal.api.errors import Forbidden, InvalidRequest, NotFound
+from portal.api.ratelimit import RateLimitedMixin
+from portal.api.schema import error_responses
 from quotas import selectors, serializers
 from quotas.status import forecast, quota_statuses
 
 DIRECTIONS = ("ingress", "egress")
+# Registered by ingest (named, not imported: ingest is a sibling app).
+METRICS_READ = "metrics:read"
+
+
+def _organization(request: Request) -> Organization:
+    """A key's or a member's organization; a device-bound key reads only its device, not gateway traffic."""
+    if request_device_id(request) is not None:
+        raise Forbidden("a device-bound key cannot read gateway bandwidth; use an organization-wide key")
+    return request_organization(request)
 
 
 class ServiceListApi(RateLimitedMixin):
-    required_scope = Scope.METRICS_READ
+    required_scope = METRICS_READ
 
     @extend_schema(
         summary="Gateway services of the organization, with this calendar month's bytes",
         responses={200: serializers.ServiceSerializer(many=True), **error_responses(401, 403, 429)},
     )
     def get(self, request: Request) -> Response:
-        organization = request_organization(request)
+        organization = _organization(request)
         services = list(selectors.service_list(organization=organization))
         usage = selectors.month_usage(services=services, now=timezone.now())
         rows = [
@@ -52,24 +60,21 @@ class ServiceListApi(RateLimitedMixin):
 def _times(request: Request) -> tuple[datetime, datetime, timedelta]:
     params = request.query_params
     now = timezone.now()
-    try:
-        start = history.parse_time("start", params.get("start") or "-1h", now)
-        end = history.parse_time("end", params.get("end") or "now", now)
-        if start >= end:
-            raise exceptions.ParseError(f"parameter 'start': {params.get('start')!r} is not before end")
-        max_points = settings.HISTORY_MAX_POINTS
-        if params.get("step"):
-            step = history.parse_step(params["step"])
-            buckets = history.bucket_count(start, end, step)
-            if buckets > max_points:
-                raise exceptions.ParseError(
-                    f"parameter 'step': {params['step']!r} gives {buckets} buckets; the limit is {max_points} "
-                    "(HISTORY_MAX_POINTS); use a larger step or a shorter range"
-                )
-        else:
-            step = max(history.auto_step(start, end, max_points), timedelta(seconds=60))
-    except IngestError as exc:
-        raise exceptions.ParseError(exc.message) from None
+    start = timeparams.parse_time("start", params.get("start") or "-1h", now)
+    end = timeparams.parse_time("end", params.get("end") or "now", now)
+    if start >= end:
+        raise InvalidRequest(f"parameter 'start': {params.get('start')!r} is not before end")
+    max_points = settings.HISTORY_MAX_POINTS
+    if params.get("step"):
+        step = timeparams.parse_step(params["step"])
+        buckets = timeparams.bucket_count(start, end, step)
+        if buckets > max_points:
+            raise InvalidRequest(
+                f"parameter 'step': {params['step']!r} gives {buckets} buckets; the limit is {max_points} "
+                "(HISTORY_MAX_POINTS); use a larger step or a shorter range"
+            )
+    else:
+        step = max(timeparams.auto_step(start, end, max_points), timedelta(seconds=60))
     return start, end, step
 
 
@@ -85,7 +90,7 @@ def _iso(time_ns: int) -> str:
 
 
 class BandwidthApi(RateLimitedMixin):
-    required_scope = Scope.METRICS_READ
+    required_scope = METRICS_READ
 
     @extend_schema(
         summary="Bandwidth of one service per bucket (the seed's list shape; null for empty buckets)",
@@ -101,14 +106,14 @@ class BandwidthApi(RateLimitedMixin):
         },
     )
     def get(self, request: Request, name: str) -> Response:
-        organization = request_organization(request)
+        organization = _organization(request)
         direction = request.query_params.get("direction") or None
         if direction is not None and direction not in DIRECTIONS:
-            raise exceptions.ParseError(f"parameter 'direction': {direction!r} is not one of ingress, egress")
+            raise InvalidRequest(f"parameter 'direction': {direction!r} is not one of ingress, egress")
         start, end, step = _times(request)
         service = selectors.service_get(organization=organization, name=name)
         if service is None:
-            raise exceptions.NotFound(f"no service {name!r} in this organization")
+            raise NotFound(f"no service {name!r} in this organization")
         series = selectors.bandwidth_series(service=service, start=start, end=end, step=step, direction=direction)
         if not series:  # no traffic at all: the expected series, every bucket null
             series = {(d, service.route): {} for d in ([direction] if direction else DIRECTIONS)}
@@ -132,14 +137,14 @@ def _forecast_body(value: Any) -> dict[str, Any] | None:
 
 
 class QuotaListApi(RateLimitedMixin):
-    required_scope = Scope.METRICS_READ
+    required_scope = METRICS_READ
 
     @extend_schema(
         summary="Quotas with the current period's usage, thresholds notified and the 24 h forecast",
         responses={200: serializers.QuotaSerializer(many=True), **error_responses(401, 403, 429)},
     )
     def get(self, request: Request) -> Response:
-        organization = request_organization(request)
+        organization = _organization(request)
         now = timezone.now()
         rows = []
         for status in quota_statuses(selectors.quota_list(organization=organization), now=now):

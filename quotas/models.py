@@ -22,7 +22,7 @@ def _check_url(field: str, url: str) -> None:
 class GatewayService(models.Model):
     """A customer's API as Kong names it. `route` empty counts every route of `kong_service`; set, only that one."""
 
-    organization = models.ForeignKey("devices.Organization", on_delete=models.CASCADE, related_name="gateway_services")
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="gateway_services")
     name = models.SlugField(max_length=128, help_text="Beacon's name, used in URLs and the API.")
     kong_service = models.CharField(max_length=256, help_text="Kong's `service` label (the service name or host).")
     route = models.CharField(
@@ -47,7 +47,7 @@ class ScrapeTarget(models.Model):
         EXPORTER = "exporter", "Kong node /metrics"
         PROMETHEUS = "prometheus", "Prometheus server (HTTP API)"
 
-    organization = models.ForeignKey("devices.Organization", on_delete=models.CASCADE, related_name="scrape_targets")
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="scrape_targets")
     name = models.CharField(max_length=128, blank=True)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.EXPORTER)
     url = models.URLField(

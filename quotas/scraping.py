@@ -18,12 +18,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ingest.timeseries import StoreError
 from quotas import sources
 from quotas.counters import counter_deltas
 from quotas.kong import ExpositionError, parse_bandwidth
 from quotas.models import CounterSnapshot, ScrapeTarget
 from quotas.usage import Delta, add_usage, store_points
+from timeseries import StoreError
 
 logger = logging.getLogger(__name__)
 # A 10 s beat tick must not skip a 60 s target because it runs a moment early.

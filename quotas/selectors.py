@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 
-from devices.models import Organization
-from ingest.timeseries import get_store
+from accounts.models import Organization
 from quotas.models import GatewayService, Quota, ScrapeTarget, UsagePeriod
 from quotas.periods import monthly_period
 from quotas.usage import MEASUREMENT
+from timeseries import get_store
 
 
 def service_list(*, organization: Organization) -> QuerySet[GatewayService]:

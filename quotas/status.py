@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ingest.timeseries import StoreError, get_store
 from quotas.models import GatewayService, Quota, UsagePeriod
 from quotas.periods import quota_period
 from quotas.usage import MEASUREMENT
+from timeseries import StoreError, get_store
 
 FORECAST_WINDOW = timedelta(hours=24)
 _MIN_RATE_WINDOW = timedelta(minutes=1)

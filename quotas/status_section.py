@@ -1,14 +1,14 @@
 """The `/api/v1/status` section of this app: the last scrape of each of the organization's targets.
 
-Registered by dotted path in settings.STATUS_SECTIONS (`quotas.status_section.scrape_status`) once
-portal/status.py gathers sections; it imports nothing above quotas.
+Registered by dotted path in settings.STATUS_SECTIONS (`"scrape": "quotas.status_section.scrape_status"`);
+portal/status.py calls it, so portal imports nothing of quotas.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from devices.models import Organization
+from accounts.models import Organization
 from quotas.selectors import target_list
 
 

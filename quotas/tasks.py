@@ -6,8 +6,8 @@ import logging
 
 from celery import shared_task
 
-from ingest.timeseries import StoreUnavailable
 from quotas import evaluation, scraping
+from timeseries import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 

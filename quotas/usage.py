@@ -15,9 +15,9 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from ingest.timeseries import Point, get_store
 from quotas.models import GatewayService, Quota, UsagePeriod
 from quotas.periods import monthly_period, quota_period
+from timeseries import Point, get_store
 
 MEASUREMENT = "kong_bandwidth"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

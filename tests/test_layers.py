@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "portal.env": 1,
     "portal.logging": 1,
     "portal.migration_ops": 1,
+    "portal.netguard": 1,  # the SSRF guard for outbound URLs (webhooks, scrape targets)
     "accounts": 2,
     "devices": 3,
     "timeseries": 4,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from devices.models import Organization
+from accounts.models import Organization
 from notifications.models import Delivery, WebhookEndpoint
 from portal.periodic_tasks import periodic_tasks_sync
 from tests.celery_fixtures import Broker, CeleryProcess

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from devices.models import Organization
+from accounts.models import Organization
 from quotas.models import GatewayService, ScrapeTarget
 from quotas.simulator import KongNode
 

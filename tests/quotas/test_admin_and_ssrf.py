@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 
-from devices.models import Organization
+from accounts.models import Organization
 from quotas.models import GatewayService, Quota, ScrapeTarget, UsagePeriod
 from quotas.scraping import scrape_target
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from devices.models import Organization
+from accounts.models import Organization
 from quotas.models import GatewayService, Quota
 from quotas.scraping import scrape_target
 
@@ -110,3 +110,27 @@ def test_services_and_quotas_with_usage_and_forecast(api: APIClient, shop: Gatew
     assert 2.4 < forecast["rate_bytes_per_second"] < 2.7
     reaches = datetime.fromisoformat(forecast["reaches_limit_at"].replace("Z", "+00:00"))
     assert timedelta(hours=9) < reaches - datetime.now(UTC) < timedelta(hours=11)
+
+
+@pytest.mark.django_db
+def test_member_sessions_read_their_orgs_and_device_keys_are_refused(
+    client,
+    org: Organization,
+    other_org: Organization,
+    shop: GatewayService,
+    device,
+    issue_key,
+    client_for,
+    django_user_model,
+) -> None:  # type: ignore[no-untyped-def]
+    from accounts.models import Membership
+
+    user = django_user_model.objects.create_user("mia", password="x")
+    Membership.objects.create(user=user, organization=org, role="viewer")
+    client.force_login(user)
+    assert [s["name"] for s in client.get("/api/v1/services/").json()] == ["shop"]
+    assert client.get("/api/v1/services/shop/bandwidth", {"org": org.slug, "start": "-2m"}).status_code == 200
+    assert client.get("/api/v1/quotas/", {"org": other_org.slug}).status_code == 404
+    bound = client_for(issue_key(org, scopes=["metrics:read"], device=device))
+    refused = bound.get("/api/v1/services/")
+    assert refused.status_code == 403 and "device-bound key" in refused.json()["message"]

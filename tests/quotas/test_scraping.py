@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from devices.models import Organization
-from ingest.timeseries import get_store
+from accounts.models import Organization
 from quotas.models import CounterSnapshot, GatewayService, Quota, ScrapeTarget, UsagePeriod
 from quotas.periods import daily_period, monthly_period
 from quotas.scraping import scrape_target, targets_claim_due
+from timeseries import get_store
 
 
 def _usage(service: GatewayService) -> dict[tuple[datetime, datetime], tuple[int, int]]:

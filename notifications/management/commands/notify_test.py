@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from devices.models import Organization
+from accounts.models import Organization
 from notifications.models import Delivery
 from notifications.services import deliveries_run_due, notification_send_test
 

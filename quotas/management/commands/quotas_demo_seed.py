@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from devices.models import Organization
+from accounts.models import Organization
 from quotas.models import GatewayService, Quota, ScrapeTarget
 
 

@@ -1,4 +1,5 @@
-"""History query parameters: absolute or relative times, steps, and the automatic step."""
+"""Time-range query parameters shared by every read API (history, bandwidth): absolute or relative times,
+steps, and the automatic step."""
 
 from __future__ import annotations
 
