@@ -151,3 +151,11 @@ def test_the_auth_header_is_never_shown_and_empty_keeps_it(admin_client, org: Or
     admin_client.post(f"/admin/quotas/scrapetarget/{target.id}/change/", {**form, "clear_auth_header": "on"})
     target.refresh_from_db()
     assert target.auth_header == "" and target.url == "http://127.0.0.1:9/metrics"
+
+
+@pytest.mark.django_db
+def test_api_status_has_the_scrape_section(api, org: Organization, make_target: Callable) -> None:  # type: ignore[no-untyped-def]
+    target = make_target("http://127.0.0.1:9/metrics", name="node-x")
+    scrape_target(target.id)
+    body = api.get("/api/v1/status").json()
+    assert [(t["name"], t["status"]) for t in body["scrape"]["scrape_targets"]] == [("node-x", "error")]
