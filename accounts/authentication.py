@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from accounts.models import ApiKey, Organization
 from accounts.scopes import member_scopes
 from accounts.services import api_key_authenticate
+from portal.api.errors import dependency_error
 from portal.logging import key_id_var, org_var
 
 _SCHEMES = ("bearer", "token")
@@ -55,7 +57,12 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         plaintext = extract_key(request)
         if plaintext is None:
             return None
-        api_key = api_key_authenticate(plaintext)
+        try:
+            api_key = api_key_authenticate(plaintext)
+        except (OperationalError, InterfaceError) as exc:
+            # As an APIException, DRF marks the request unauthenticated instead of retrying the lookup on the
+            # next `request.user` access; the handler answers 503 + Retry-After.
+            raise dependency_error(exc) from exc
         if api_key is None:
             # One message for unknown id, wrong secret, revoked and expired keys.
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API key.")

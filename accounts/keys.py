@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from django.conf import settings
 
 PREFIX = "bcn"
+# Compared against when a key id is unknown, so that path does the comparison a wrong secret does.
+DUMMY_DIGEST = "0" * 64
 _KEY_RE = re.compile(r"^bcn_([0-9a-f]{16})_([A-Za-z0-9_\-]{20,128})$")
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts import key_cache, keys
-from accounts.key_lookup import api_key_with_relations
+from accounts.key_lookup import key_row
 from accounts.models import ApiKey, Membership, Organization
 from accounts.scopes import registered_scopes
 
@@ -137,12 +137,13 @@ def api_key_authenticate(plaintext: str) -> ApiKey | None:
     if api_key is not None:
         # Remembered success (at most API_KEY_CACHE_SECONDS old); expiry is still checked on every call.
         return _still_active(api_key)
-    api_key = api_key_with_relations(parsed.key_id)
-    # The digest was computed before the lookup, so an unknown id and a wrong secret cost the same time.
-    stored = api_key.digest if api_key is not None else "0" * 64
-    if not hmac.compare_digest(presented, stored) or api_key is None:
+    # An unknown id and a wrong secret do the same work: one HMAC (above), one query returning one row, one
+    # comparison (against a dummy digest for an unknown id), no model instances; only a match builds the key.
+    row = key_row(parsed.key_id)
+    stored = row.digest
+    if not hmac.compare_digest(presented, stored if stored is not None else keys.DUMMY_DIGEST) or stored is None:
         return None
-    api_key = _still_active(api_key)
+    api_key = _still_active(row.api_key())
     if api_key is not None:
         key_cache.remember(parsed.key_id, presented, api_key)
     return api_key

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install the Beacon edge agent on a Linux device (Python 3.9+, systemd).
 #
-#   sudo ./install.sh --url https://beacon.example.com --key bcn_... [--device NAME]
-# (--device is optional: empty, the agent uses the key's bound device, else the hostname)
+#   sudo ./install.sh --url https://beacon.example.com --key bcn_... [--device NAME] [--python PATH]
+# (--device is optional: empty, the agent uses the key's bound device, else the hostname;
+#  --python defaults to /usr/bin/python3, else python3 on PATH resolved to the real interpreter)
 #
 # Copies the agent (standard library only: no pip, no venv, nothing downloaded) to
 # /opt/beacon-agent, writes the /usr/local/bin/beacon-agent launcher, writes
@@ -10,17 +11,18 @@
 # then runs `beacon-agent check`. DESTDIR=/some/root stages the files there and skips systemd.
 set -eu
 
-URL="" KEY="" DEVICE="" PREFIX=/opt/beacon-agent
+URL="" KEY="" DEVICE="" PREFIX=/opt/beacon-agent PYTHON=""
 DESTDIR=${DESTDIR:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --url) URL=$2; shift 2 ;;
     --key) KEY=$2; shift 2 ;;
     --device) DEVICE=$2; shift 2 ;;
     --prefix) PREFIX=$2; shift 2 ;;
+    --python) PYTHON=$2; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "install.sh: unknown option $1" >&2; usage 2 ;;
   esac
@@ -32,10 +34,23 @@ if [ -z "$DESTDIR" ]; then
   command -v systemctl >/dev/null \
     || { echo "install.sh: systemd not found; run 'beacon-agent run' under your init system" >&2; exit 1; }
 fi
-PY=$(command -v python3 || true)
-[ -n "$PY" ] || { echo "install.sh: python3 not found; install it (e.g. apt install python3)" >&2; exit 1; }
-"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 9))' \
-  || { echo "install.sh: Python 3.9+ required, found $("$PY" -V 2>&1)" >&2; exit 1; }
+# The launcher names the interpreter itself, never a version-manager shim (pyenv, asdf): a shim picks its
+# Python from the caller's environment and home directory, which the service (DynamicUser, ProtectHome)
+# does not have. The system's python3 first; else python3 on PATH, resolved to what it really runs.
+if [ -n "$PYTHON" ]; then
+  CANDIDATE=$PYTHON
+elif [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import sys; sys.exit(sys.version_info < (3, 9))' 2>/dev/null; then
+  CANDIDATE=/usr/bin/python3
+else
+  CANDIDATE=$(command -v python3 || true)
+fi
+[ -n "$CANDIDATE" ] || { echo "install.sh: python3 not found; install it (e.g. apt install python3)" >&2; exit 1; }
+"$CANDIDATE" -c 'import sys; sys.exit(sys.version_info < (3, 9))' 2>/dev/null \
+  || { echo "install.sh: Python 3.9+ required, $CANDIDATE is $("$CANDIDATE" -V 2>&1); pass --python PATH" >&2; exit 1; }
+PY=$("$CANDIDATE" -c 'import sys; print(sys.executable)')
+case "$PY" in
+  /root/*|/home/*) echo "install.sh: warning: $PY is in a home directory, which the service cannot read (ProtectHome); pass --python /usr/bin/python3" >&2 ;;
+esac
 
 echo "==> Installing beacon-agent into $DESTDIR$PREFIX"
 mkdir -p "$DESTDIR$PREFIX/lib" "$DESTDIR/usr/local/bin" "$DESTDIR/etc/systemd/system"

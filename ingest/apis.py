@@ -15,12 +15,11 @@ from rest_framework.response import Response
 from accounts.authentication import ApiKeyAuthentication
 from accounts.models import ApiKey
 from accounts.tenancy import request_organization
-from ingest import payloads, selectors, services
+from ingest import history, payloads, selectors, services
 from ingest.lineprotocol import PRECISION_NS
 from ingest.scopes import METRICS_READ, METRICS_WRITE
 from ingest.serializers import MAX_HISTORY_FIELDS, HistoryQuerySerializer, HistorySerializer, MetricItemSerializer
 from ingest.validation import IngestLimits, PointValidator
-from portal.api import timeparams as history
 from portal.api.body import read_body
 from portal.api.errors import InvalidRequest
 from portal.api.ratelimit import RateLimitedMixin
@@ -139,6 +138,13 @@ class HistoryApi(RateLimitedMixin):
 
     @extend_schema(
         summary="Metric history of one device",
+        description=(
+            "Tag filters: `tag.<name>=<value>` keeps only series whose tag `<name>` has that value, e.g. "
+            "`tag.path=/`; repeat one name for any of several values (`tag.path=/&tag.path=/data`), use "
+            "several names for all of them. With `group_by`, each series' `tags` holds its group's values "
+            f"(at most HISTORY_MAX_GROUPS series per field, else a 400 naming `group_by`; at most "
+            f"{history.MAX_TAG_VALUES} tag values). See docs/api.md."
+        ),
         parameters=[
             OpenApiParameter("device", {"type": "string", "minLength": 1}, required=True),
             OpenApiParameter("measurement", {"type": "string", "minLength": 1}, description="default 'edge'"),
@@ -163,6 +169,16 @@ class HistoryApi(RateLimitedMixin):
             OpenApiParameter("end", {"type": "string", "minLength": 1}, description="same forms; default now"),
             OpenApiParameter("step", str, description="bucket size like 30s, 5m, 1h; default: automatic"),
             OpenApiParameter("agg", str, enum=["mean", "min", "max", "last", "sum"], description="default mean"),
+            OpenApiParameter(
+                "group_by",
+                {"type": "array", "items": {"type": "string", "minLength": 1}, "maxItems": history.MAX_GROUP_BY},
+                explode=True,
+                style="form",
+                description=(
+                    "split each field into one series per value of this tag (e.g. `path`, `interface`); repeat "
+                    f"for up to {history.MAX_GROUP_BY} tags; `device` and `beacon_tenant` are refused"
+                ),
+            ),
         ],
         responses={
             200: HistorySerializer,
@@ -183,8 +199,10 @@ class HistoryApi(RateLimitedMixin):
         },
     )
     def get(self, request: Request) -> Response:
-        params = {k: v for k, v in request.query_params.items() if k != "field"}
-        params["field"] = request.query_params.getlist("field")  # type: ignore[assignment]
+        lists = ("field", "group_by")
+        params: dict[str, Any] = {k: v for k, v in request.query_params.items() if k not in lists}
+        params.update({name: request.query_params.getlist(name) for name in lists if name in request.query_params})
+        params.setdefault("field", [])
         query = HistoryQuerySerializer(data=params)
         if not query.is_valid():
             name, messages = next(iter(query.errors.items()))
@@ -193,6 +211,7 @@ class HistoryApi(RateLimitedMixin):
                 message = next(iter(message.values()))[0]
             raise InvalidRequest(f"parameter {name!r}: {message}")
         data = query.validated_data
+        tags = history.parse_tags(request.query_params, data["group_by"])
         organization = request_organization(request)
         api_key = request.auth if isinstance(request.auth, ApiKey) else None  # None: a member's session
         now = timezone.now()
@@ -221,6 +240,8 @@ class HistoryApi(RateLimitedMixin):
             end=end,
             step=step,
             agg=data["agg"],
+            tags=tags.filters,
+            group_by=tags.group_by,
         )
         body = {
             "device": device.name,

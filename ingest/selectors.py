@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -11,7 +11,14 @@ from accounts.models import ApiKey, Organization
 from devices.models import Device
 from ingest.validation import DEVICE_TAG
 from portal.api.errors import InvalidRequest, NotFound, Unavailable
-from timeseries import Aggregation, SeriesResult, StoreQueryInvalid, StoreUnavailable, get_store
+from timeseries import (
+    Aggregation,
+    SeriesResult,
+    StoreQueryInvalid,
+    StoreTooManyGroups,
+    StoreUnavailable,
+    get_store,
+)
 
 
 def device_for_reading(*, organization: Organization, api_key: ApiKey | None, name: str) -> Device:
@@ -32,7 +39,10 @@ def metrics_history(
     end: datetime,
     step: timedelta,
     agg: Aggregation,
+    tags: Mapping[str, Sequence[str]] | None = None,
+    group_by: Sequence[str] = (),
 ) -> list[SeriesResult]:
+    """One device's history; `tags` narrows it further, `group_by` splits it (ingest.history.parse_tags)."""
     try:
         return get_store().query(
             tenant=str(organization.id),
@@ -40,10 +50,17 @@ def metrics_history(
             fields=fields,
             start=start,
             end=end,
-            tags={DEVICE_TAG: device.name},
+            tags={**(tags or {}), DEVICE_TAG: device.name},  # the device last: no filter can replace it
             step=step,
             agg=agg,
+            group_by=group_by,
+            max_groups=settings.HISTORY_MAX_GROUPS if group_by else None,
         )
+    except StoreTooManyGroups as exc:
+        raise InvalidRequest(
+            f"parameter 'group_by': {', '.join(map(repr, group_by))} gives more than {exc.limit} series per field "
+            "in this range; the limit is HISTORY_MAX_GROUPS; narrow it with tag.<name>=<value> or a shorter range"
+        ) from None
     except StoreQueryInvalid as exc:
         # Was a 500: `agg=mean` over a boolean or string field. Only `last` works for those.
         raise InvalidRequest(f"parameter 'agg': {exc}; use agg=last for string and boolean fields") from None

@@ -79,11 +79,16 @@ class HistoryQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
     end = serializers.CharField(required=False, default="now")
     step = serializers.CharField(required=False, allow_blank=True, default="")
     agg = serializers.ChoiceField(choices=list(AGGREGATIONS), required=False, default="mean")
+    group_by = serializers.ListField(child=serializers.CharField(trim_whitespace=False), required=False, default=list)
 
 
 class HistorySeriesSerializer(serializers.Serializer):  # type: ignore[type-arg]
     field = serializers.CharField()
-    tags = serializers.DictField(child=serializers.CharField())
+    tags = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        help_text='with group_by, this series\' value of each group_by tag ("" for series without the tag); '
+        "otherwise {}",
+    )
     points = serializers.ListField(
         child=serializers.ListField(), help_text="[time (ISO 8601, UTC; bucket start), value] pairs"
     )

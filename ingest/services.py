@@ -18,6 +18,7 @@ from devices import services as devices
 from ingest.batch import Batch
 from ingest.validation import DEVICE_TAG
 from portal.api.errors import ApiError, Forbidden, InvalidRequest, Unavailable
+from portal.logging import store_outage
 from timeseries import StoreError, StoreUnavailable, get_store
 from timeseries.base import Point
 
@@ -71,13 +72,14 @@ def _store_write(organization_id: int, points: list[Point]) -> None:
     try:
         get_store().write(tenant=str(organization_id), points=points)
     except StoreUnavailable as exc:
-        logger.warning("time-series store unavailable; write refused", extra={"error": str(exc)[:200]})
+        store_outage.down(exc)  # logged once per outage, not per refused write
         raise Unavailable(
             "the time-series store is unavailable; nothing was written, retry later",
             retry_after=settings.INGEST_RETRY_AFTER_SECONDS,
         ) from None
     except StoreError as exc:
         raise InvalidRequest(f"{exc.reason[:400]} (nothing was written)", point=exc.point) from None
+    store_outage.up()
 
 
 def metrics_ingest(*, api_key: ApiKey, batch: Batch) -> IngestResult:

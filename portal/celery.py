@@ -11,7 +11,10 @@ import os
 
 from celery import Celery
 
+from portal.startup import exit_on_configuration_error
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+exit_on_configuration_error()  # a bad variable stops the worker/beat with one line
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -77,3 +78,52 @@ def env_secret(name: str, default: str = "") -> str:
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc}") from None
     return os.environ.get(name, default)
+
+
+# Schemes Beacon ships drivers for; dj-database-url knows more (mysql, oracle...) whose drivers are not installed.
+_DATABASE_SCHEMES = {"postgres", "postgresql", "pgsql", "sqlite"}
+_DATABASE_FIX = "use postgres://USER:PASSWORD@HOST:5432/NAME, or unset it for the embedded SQLite file"
+
+
+def env_database(name: str, *, conn_max_age: int) -> dict[str, Any] | None:
+    """NAME parsed as a database URL (None when unset); a bad one stops start-up naming NAME and the fix."""
+    import dj_database_url  # here, so portal.env stays importable without Django's database extras
+
+    raw = env_secret(name).strip()  # NAME_FILE too: the URL holds the database password
+    if not raw:
+        return None
+    scheme, sep, _ = raw.partition("://")
+    if not sep or not scheme:
+        raise ImproperlyConfigured(f"{name}={_redact(raw)!r} is not a URL (no '://'); {_DATABASE_FIX}.")
+    if scheme.lower() not in _DATABASE_SCHEMES:
+        raise ImproperlyConfigured(
+            f"{name} scheme {scheme!r} is not supported (PostgreSQL or SQLite only); {_DATABASE_FIX}."
+        )
+    try:
+        config: dict[str, Any] = dict(dj_database_url.parse(raw, conn_max_age=conn_max_age))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={_redact(raw)!r} cannot be parsed ({exc}); {_DATABASE_FIX}.") from None
+    return config
+
+
+def env_url(name: str, *, schemes: tuple[str, ...], example: str, default: str = "") -> str:
+    """NAME as a URL with one of `schemes` (or `default` when unset); anything else stops start-up."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    scheme = raw.partition("://")[0].lower() if "://" in raw else ""
+    if scheme not in schemes:
+        raise ImproperlyConfigured(
+            f"{name}={_redact(raw)!r} must start with {' or '.join(s + '://' for s in schemes)}; e.g. {example}."
+        )
+    return raw
+
+
+def _redact(url: str) -> str:
+    """A URL with its password replaced, fit for an error message (messages end up in logs)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return url
+    credentials, _, host = rest.partition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from contextvars import ContextVar
 from typing import Any
 
@@ -66,3 +68,54 @@ class JsonFormatter(_BaseJsonFormatter):
         for key in ("request_id", "org", "key_id"):
             if log_record.get(key) is None:
                 log_record.pop(key, None)
+
+
+# --- Dependency outages: one line when a dependency goes down and one when it is back, per process ---
+# During an outage every request fails the same way; a traceback per request once flooded the log and
+# rotation wiped the lines that explained the start of the incident within a minute.
+outage_log = logging.getLogger("beacon.outage")
+
+
+class Outage:
+    def __init__(self, dependency: str) -> None:
+        self.dependency = dependency
+        self._lock = threading.Lock()
+        self._down_since: float | None = None
+        self.retry_at = 0.0  # monotonic; callers may skip the dependency until then
+
+    @property
+    def is_down(self) -> bool:
+        return self._down_since is not None
+
+    def down(self, exc: BaseException, *, retry_in: float = 0.0) -> None:
+        with self._lock:
+            self.retry_at = time.monotonic() + retry_in
+            if self._down_since is not None:
+                return
+            self._down_since = time.monotonic()
+        # The error text, not a traceback: the cause is the dependency, not this code.
+        outage_log.error(
+            "%s unavailable",
+            self.dependency,
+            extra={"dependency": self.dependency, "state": "down", "error": f"{type(exc).__name__}: {exc}"[:300]},
+        )
+
+    def up(self) -> None:
+        if self._down_since is None:  # the common case: no lock on the hot path
+            return
+        with self._lock:
+            if self._down_since is None:
+                return
+            seconds = time.monotonic() - self._down_since
+            self._down_since = None
+        outage_log.warning(
+            "%s available again",
+            self.dependency,
+            extra={"dependency": self.dependency, "state": "up", "down_seconds": round(seconds, 1)},
+        )
+
+
+# One per dependency, per process.
+database_outage = Outage("database")
+cache_outage = Outage("cache")
+store_outage = Outage("time-series store")

@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_int_list, env_list, env_secret, env_str
+from portal.env import env_bool, env_database, env_int, env_int_list, env_list, env_secret, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("BEACON_VAR_DIR", str(BASE_DIR / "var")))
@@ -25,15 +24,24 @@ _INSECURE_KEY = "insecure-dev-key-do-not-use-in-production"
 SECRET_KEY = env_secret("SECRET_KEY", _INSECURE_KEY)
 if not DEBUG and SECRET_KEY == _INSECURE_KEY:
     raise ImproperlyConfigured(
-        "SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG=0. "
-        "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        "SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG=0. For development set DEBUG=1 "
+        "(or run `make manage ARGS=...`, which uses the demo's environment); in production set SECRET_KEY, "
+        "generated with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
+
+# Previous secret keys still accepted for sessions and signed values while SECRET_KEY rotates
+# (comma-separated; docs/operations.md "Rotating the secret key and the pepper").
+SECRET_KEY_FALLBACKS = [key.strip() for key in env_secret("SECRET_KEY_FALLBACKS").split(",") if key.strip()]
 
 # Pepper mixed into every API-key digest; a database dump alone cannot be
 # brute-forced without it. Changing it invalidates every issued key.
 API_KEY_PEPPER = env_secret("API_KEY_PEPPER", "" if not DEBUG else "insecure-dev-pepper")
 if not API_KEY_PEPPER:
-    raise ImproperlyConfigured("API_KEY_PEPPER (or API_KEY_PEPPER_FILE) must be set when DEBUG=0.")
+    raise ImproperlyConfigured(
+        "API_KEY_PEPPER (or API_KEY_PEPPER_FILE) must be set when DEBUG=0. For development set DEBUG=1; in "
+        "production set it once (changing it invalidates every API key), e.g. python -c 'import secrets; "
+        "print(secrets.token_urlsafe(32))'"
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -94,9 +102,28 @@ TEMPLATES = [
 ]
 
 # --- Database: Postgres via DATABASE_URL, else the embedded SQLite file ---
-DATABASE_URL = env_str("DATABASE_URL")
-if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+# A down or frozen database must cost a request seconds, not forever (docs/operations.md "Timeouts"):
+# libpq gives up connecting after DB_CONNECT_TIMEOUT s (psycopg enforces at least 2); the server cancels a
+# statement after DB_STATEMENT_TIMEOUT ms; and when the server cannot answer at all (frozen, partitioned)
+# the client stops waiting DB_ANSWER_GRACE_MS later (portal/postgresql). 0 disables each.
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5, minimum=0)
+DB_STATEMENT_TIMEOUT = env_int("DB_STATEMENT_TIMEOUT", 15_000, minimum=0)
+DB_ANSWER_GRACE_MS = 2_000
+_DATABASE = env_database("DATABASE_URL", conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+if _DATABASE:
+    DATABASES = {"default": _DATABASE}  # type: ignore[dict-item]
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+        DATABASES["default"]["ENGINE"] = "portal.postgresql"
+        # A persistent connection that died while idle (database restarted, proxy cut) is replaced at the
+        # start of the next request instead of failing it.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        if DB_CONNECT_TIMEOUT:
+            _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+        if DB_STATEMENT_TIMEOUT:
+            _db_options["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT} {_db_options.get('options', '')}"
+            _answer_timeout = (DB_STATEMENT_TIMEOUT + DB_ANSWER_GRACE_MS) / 1000
+            DATABASES["default"]["ANSWER_TIMEOUT"] = _answer_timeout  # type: ignore[typeddict-unknown-key]
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -110,7 +137,10 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: Redis when configured; local memory only for the single-process demo ---
-CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_URL")
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+CACHE_URL = env_url("CACHE_URL", schemes=_REDIS_SCHEMES, example="redis://127.0.0.1:6379/0") or env_url(
+    "REDIS_URL", schemes=_REDIS_SCHEMES, example="redis://127.0.0.1:6379/0"
+)
 if CACHE_URL:
     CACHES = {
         "default": {
@@ -120,7 +150,12 @@ if CACHE_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "beacon",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+            # A frozen Redis must cost milliseconds, not a second per request; after a failure the rate
+            # limiter skips the cache for CACHE_RETRY_SECONDS (portal/api/ratelimit.py).
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": env_int("CACHE_CONNECT_TIMEOUT_MS", 100, minimum=1) / 1000,
+                "SOCKET_TIMEOUT": env_int("CACHE_SOCKET_TIMEOUT_MS", 100, minimum=1) / 1000,
+            },
         }
     }
 else:
@@ -130,7 +165,12 @@ else:
 # Redis in production (CELERY_BROKER_URL=redis://host:6379/1, a db of its own: never the cache's, whose
 # eviction could drop queued tasks). Unset → kombu's filesystem transport under VAR_DIR/celery: no server,
 # but a real queue that separate worker and beat processes on this host consume (the embedded demo).
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://localhost/"
+CELERY_BROKER_URL = env_url(
+    "CELERY_BROKER_URL",
+    schemes=("redis", "rediss", "amqp", "amqps", "filesystem"),
+    example="redis://127.0.0.1:6379/1",
+    default="filesystem://localhost/",
+)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
@@ -253,8 +293,10 @@ PERIODIC_TASKS["notifications-deliver-due"] = {
 # --- Production hardening (DEBUG=0): `manage.py check --deploy` is clean ---
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    # Load balancers probe health over plain HTTP; a redirect would fail them.
-    SECURE_REDIRECT_EXEMPT = [r"^health(/|$)"]
+    # Load balancers probe health, and Prometheus scrapes /metrics, over the internal network in plain
+    # HTTP (Prometheus sends no X-Forwarded-Proto); a redirect would fail them. Keep /metrics off the
+    # public proxy (docs/operations.md).
+    SECURE_REDIRECT_EXEMPT = [r"^health(/|$)", r"^metrics$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
@@ -341,6 +383,8 @@ INGEST_SEEN_RESOLUTION_SECONDS = env_int("INGEST_SEEN_RESOLUTION_SECONDS", 5, mi
 INGEST_RETRY_AFTER_SECONDS = env_int("INGEST_RETRY_AFTER_SECONDS", 10, minimum=1)
 # History answers are capped; without `step` one is chosen to stay under it.
 HISTORY_MAX_POINTS = env_int("HISTORY_MAX_POINTS", 1000, minimum=1)
+# Series per field a group_by history query may answer (one per group of tag values with points in range).
+HISTORY_MAX_GROUPS = env_int("HISTORY_MAX_GROUPS", 50, minimum=1)
 # django-ratelimit: counts live in the default cache (Redis when REDIS_URL/CACHE_URL is set).
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "default"
@@ -349,6 +393,10 @@ RATELIMIT_CACHE_PREFIX = "rl:"
 RATELIMIT_ANONYMOUS_RATE = env_str("RATELIMIT_ANONYMOUS_RATE", "60/m")
 # If the cache is down, let traffic through (and log) rather than refuse every write.
 RATELIMIT_FAIL_OPEN = env_bool("RATELIMIT_FAIL_OPEN", True)
+# After a cache failure, this many seconds pass before the rate limiter tries the cache again.
+CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 1, minimum=0)
+# Retry-After sent with a 503 when the database (or, with RATELIMIT_FAIL_OPEN=0, the cache) is down.
+OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 5, minimum=1)
 
 # --- Login throttling (django-axes; docs/admin.md "Login throttling") ---
 # Failed logins are counted per (username, client address) in the default cache, shared by every
@@ -387,6 +435,8 @@ if _CACHE_BACKEND.endswith("LocMemCache"):
 # --- Logging: JSON lines to stdout and a size-rotated file ---
 LOG_DIR = Path(env_str("LOG_DIR", str(BASE_DIR / "logs")))
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# stdout may be quieter than the file: `make demo` sets WARNING so access lines do not scroll its banner away.
+LOG_CONSOLE_LEVEL = env_str("LOG_CONSOLE_LEVEL", LOG_LEVEL).upper()
 LOG_FILE_MAX_BYTES = env_int("LOG_FILE_MAX_BYTES", 10 * 1024 * 1024, minimum=0)
 LOG_FILE_BACKUP_COUNT = env_int("LOG_FILE_BACKUP_COUNT", 5, minimum=0)
 LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -399,6 +449,7 @@ LOGGING = {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
+            "level": LOG_CONSOLE_LEVEL,
             "formatter": "json",
             "filters": ["request_context"],
         },

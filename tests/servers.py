@@ -224,3 +224,76 @@ class InfluxServer:
 
     def drop_database(self, name: str) -> None:
         self.query(f'DROP DATABASE "{name}"')
+
+
+class GunicornPortal:
+    """The portal under gunicorn (gthread, as production runs it) with production settings (DEBUG=0).
+
+    `env` overrides or adds variables (e.g. DATABASE_URL through a tests.proxy.TcpProxy); keys issued by the
+    test process work because the pepper is the test settings' own.
+    """
+
+    def __init__(self, *, env: dict[str, str], log_dir: Path, workers: int = 2, threads: int = 4) -> None:
+        from django.conf import settings
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_dir = log_dir
+        root = Path(__file__).resolve().parents[1]
+        full_env = {k: v for k, v in os.environ.items() if k not in {"CACHE_URL", "REDIS_URL", "DATABASE_URL"}}
+        full_env.update(
+            {
+                "DEBUG": "0",
+                "SECRET_KEY": "gunicorn-test-secret-key-" + "x" * 40,
+                "API_KEY_PEPPER": settings.API_KEY_PEPPER,
+                "ALLOWED_HOSTS": "127.0.0.1",
+                "SECURE_SSL_REDIRECT": "0",
+                "LOG_DIR": str(log_dir),
+                "LOG_LEVEL": "INFO",
+                "TIMESERIES_BACKEND": "sql",
+                **env,
+            }
+        )
+        self._output = (log_dir / "gunicorn.out").open("wb")
+        self.process = subprocess.Popen(
+            [
+                *(str(root / ".venv" / "bin" / "gunicorn"), "portal.wsgi:application", "-k", "gthread"),
+                *("-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{self.port}"),
+            ],
+            cwd=root,
+            env=full_env,
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.close()
+                raise RuntimeError(f"gunicorn did not start: {self.output()[-2000:]}")
+            time.sleep(0.2)
+
+    def output(self) -> str:
+        return (self.log_dir / "gunicorn.out").read_text(errors="replace")
+
+    def log_records(self) -> list[dict[str, object]]:
+        """The JSON lines of the portal's rotating log file (every worker writes to it)."""
+        import json
+
+        path = self.log_dir / "portal.log"
+        return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._output.close()

@@ -17,7 +17,9 @@ from timeseries.base import (
     SeriesResult,
     StoreError,
     StoreQueryInvalid,
+    StoreTooManyGroups,
     StoreUnavailable,
+    TagFilter,
     TimeSeriesStore,
 )
 
@@ -30,7 +32,9 @@ __all__ = [
     "SeriesResult",
     "StoreError",
     "StoreQueryInvalid",
+    "StoreTooManyGroups",
     "StoreUnavailable",
+    "TagFilter",
     "TimeSeriesStore",
     "get_store",
     "reset_store",

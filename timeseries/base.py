@@ -18,6 +18,9 @@ AGGREGATIONS: tuple[str, ...] = ("mean", "min", "max", "last", "sum")
 
 # The tag the tenant is stored under; incoming points may not set it themselves.
 TENANT_TAG = "beacon_tenant"
+# A query's tag filter: {tag: value} or {tag: [value, ...]}; several values of one tag match any (OR),
+# several tags must all match (AND).
+TagFilter = Mapping[str, str | Sequence[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,14 @@ class StoreQueryInvalid(StoreError):
     """The query cannot be answered as asked (e.g. `mean` of a string field): the caller's fault (→ 400)."""
 
 
+class StoreTooManyGroups(StoreQueryInvalid):
+    """A group_by query found more than `limit` groups with points for one field (→ 400 naming group_by)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} groups")
+        self.limit = limit
+
+
 class StoreUnavailable(StoreError):
     """The store cannot be reached or timed out; retrying later may succeed (→ 503)."""
 
@@ -76,12 +87,18 @@ class TimeSeriesStore(Protocol):
         fields: Sequence[str],
         start: datetime,
         end: datetime,
-        tags: Mapping[str, str] | None = None,
+        tags: TagFilter | None = None,
         step: timedelta | None = None,
         agg: Aggregation = "mean",
         group_by: Sequence[str] = (),
+        max_groups: int | None = None,
     ) -> list[SeriesResult]:
-        """Points in [start, end) matching all `tags`, aggregated per `step` when given."""
+        """Points in [start, end) matching `tags`, aggregated per `step` when given.
+
+        With `group_by`, one result per field and combination of the group_by tags' values that has
+        points in the range (a series without one of the tags counts as its "" value), ordered by those
+        values. More than `max_groups` such groups for a field raises StoreTooManyGroups.
+        """
 
     def ping(self) -> None:
         """Return if the store answers; raise StoreUnavailable otherwise."""

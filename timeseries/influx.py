@@ -30,7 +30,9 @@ from timeseries.base import (
     SeriesResult,
     StoreError,
     StoreQueryInvalid,
+    StoreTooManyGroups,
     StoreUnavailable,
+    TagFilter,
 )
 from timeseries.sql import step_ns, to_ns
 from timeseries.validation import type_conflict_message, validate_points, validate_query
@@ -182,16 +184,21 @@ class InfluxStore:
         fields: Sequence[str],
         start: datetime,
         end: datetime,
-        tags: Mapping[str, str] | None = None,
+        tags: TagFilter | None = None,
         step: timedelta | None = None,
         agg: Aggregation = "mean",
         group_by: Sequence[str] = (),
+        max_groups: int | None = None,
     ) -> list[SeriesResult]:
-        validate_query(agg, tags, group_by)
+        wanted = validate_query(agg, tags, group_by, max_groups)
         where = [f"{quote_ident(TENANT_TAG)} = {quote_string(tenant)}"]
-        where += [f"{quote_ident(k)} = {quote_string(v)}" for k, v in sorted((tags or {}).items())]
+        for key, values in sorted(wanted.items()):
+            # Parenthesised so an OR of values can never loosen the tenant term it is ANDed with.
+            where.append("(" + " OR ".join(f"{quote_ident(key)} = {quote_string(v)}" for v in values) + ")")
         where += [f"time >= {to_ns(start)}", f"time < {to_ns(end)}"]
         groups = [quote_ident(name) for name in group_by]
+        if groups and max_groups is not None:
+            self._check_group_count(measurement, fields, " AND ".join(where), groups, max_groups)
         statements = [f"SHOW FIELD KEYS FROM {quote_ident(measurement)}"]
         for field in fields:
             if step is None:
@@ -232,9 +239,29 @@ class InfluxStore:
                 if points:
                     group_tags = {name: series.get("tags", {}).get(name, "") for name in group_by}
                     found.append(SeriesResult(field=field, tags=group_tags, points=points))
+            if max_groups is not None and len(found) > max_groups:  # a write landed since the count
+                raise StoreTooManyGroups(max_groups)
             found.sort(key=lambda r: tuple(r.tags[name] for name in group_by))
             results.extend(found)
         return results
+
+    def _check_group_count(
+        self, measurement: str, fields: Sequence[str], where: str, groups: Sequence[str], max_groups: int
+    ) -> None:
+        """Refuse before fetching points: one count per group that has points in range, per field.
+
+        Not SLIMIT: InfluxDB 1.6 counts series without points in the range towards SLIMIT, so a cap
+        built on it would silently drop groups that do have points (tests/ingest/test_store_contract.py).
+        """
+        by = ", ".join(groups)
+        statements = [
+            f"SELECT count({quote_ident(f)}) FROM {quote_ident(measurement)} WHERE {where} GROUP BY {by}"  # noqa: S608
+            for f in fields
+        ]
+        for result in self.influxql(statements, strict=False):
+            # Errors (e.g. a field of another type) are left for the main query to report the usual way.
+            if len(result.get("series", [])) > max_groups:
+                raise StoreTooManyGroups(max_groups)
 
 
 def _raise_first_error(results: list[dict[str, Any]]) -> None:

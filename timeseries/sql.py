@@ -30,7 +30,9 @@ from timeseries.base import (
     SeriesResult,
     StoreError,
     StoreQueryInvalid,
+    StoreTooManyGroups,
     StoreUnavailable,
+    TagFilter,
 )
 from timeseries.models import FieldType, Series
 from timeseries.validation import type_conflict_message, validate_points, validate_query
@@ -233,17 +235,18 @@ class SqlStore:
         fields: Sequence[str],
         start: datetime,
         end: datetime,
-        tags: Mapping[str, str] | None = None,
+        tags: TagFilter | None = None,
         step: timedelta | None = None,
         agg: Aggregation = "mean",
         group_by: Sequence[str] = (),
+        max_groups: int | None = None,
     ) -> list[SeriesResult]:
-        validate_query(agg, tags, group_by)
+        wanted = validate_query(agg, tags, group_by, max_groups)
         start_ns, end_ns = to_ns(start), to_ns(end)
         bucket = step_ns(step) if step is not None else None
         results: list[SeriesResult] = []
         with db_errors():
-            groups = self._groups(tenant, measurement, tags or {}, group_by)
+            groups = self._groups(tenant, measurement, wanted, group_by)
             if not groups:
                 return []
             kinds = dict(
@@ -257,59 +260,110 @@ class SqlStore:
                     continue
                 if bucket is not None and agg != "last" and kind in ("str", "bool"):
                     raise StoreQueryInvalid(f"aggregation {agg!r} needs a numeric field; {field!r} is {kind}")
-                for group_tags, ids in groups:
-                    points = self._fetch(ids, field, kind, start_ns, end_ns, bucket, agg)
-                    if points:
-                        results.append(SeriesResult(field=field, tags=dict(group_tags), points=points))
+                # More candidate groups than allowed: count those with points in range (one statement that
+                # stops at max_groups + 1) before fetching any of their points.
+                if (
+                    max_groups is not None
+                    and len(groups) > max_groups
+                    and self._groups_with_points(groups, field, start_ns, end_ns, max_groups + 1) > max_groups
+                ):
+                    raise StoreTooManyGroups(max_groups)
+                fetched = self._fetch(groups, field, kind, start_ns, end_ns, bucket, agg)
+                for index, points in sorted(fetched.items()):
+                    results.append(SeriesResult(field=field, tags=dict(groups[index][0]), points=points))
         return results
 
     def _groups(
-        self, tenant: str, measurement: str, tags: Mapping[str, str], group_by: Sequence[str]
+        self, tenant: str, measurement: str, tags: Mapping[str, tuple[str, ...]], group_by: Sequence[str]
     ) -> list[tuple[tuple[tuple[str, str], ...], list[int]]]:
         series = Series.objects.filter(tenant=tenant, measurement=measurement)
-        if tags and connection.vendor == "postgresql":
-            series = series.filter(tags__contains=dict(tags))  # jsonb @>, served by the tenant index + filter
+        single = {k: v[0] for k, v in tags.items() if len(v) == 1}
+        if single and connection.vendor == "postgresql":
+            series = series.filter(tags__contains=single)  # jsonb @>, served by the tenant index + filter
         grouped: dict[tuple[tuple[str, str], ...], list[int]] = defaultdict(list)
         for sid, series_tags in series.values_list("id", "tags"):
-            if any(series_tags.get(k) != v for k, v in tags.items()):
+            if any(series_tags.get(k) not in values for k, values in tags.items()):
                 continue
             # A series without a group_by tag falls in the "" group, as in InfluxDB.
             key = tuple((name, series_tags.get(name, "")) for name in group_by)
             grouped[key].append(sid)
         return sorted(grouped.items())
 
+    @staticmethod
+    def _group_index(groups: Sequence[tuple[object, list[int]]]) -> tuple[str, str, list[int], list[int]]:
+        """(JOIN clause, group index expression, its params, every series id) for one statement over all groups.
+
+        `series_id IN (...)` stays in the WHERE so the planner keeps the primary-key index; the small VALUES
+        list only maps each id to its group (SQLite and Postgres both name its columns column1, column2).
+        One group needs no mapping, so an ungrouped query is the same statement as before grouping existed.
+        """
+        ids = [sid for _, group_ids in groups for sid in group_ids]
+        if len(groups) == 1:
+            return "", "0", [], ids
+        pairs = [value for index, (_, group_ids) in enumerate(groups) for sid in group_ids for value in (sid, index)]
+        values = ", ".join(["(%s, %s)"] * (len(pairs) // 2))
+        return f"JOIN (VALUES {values}) AS g ON g.column1 = series_id", "g.column2", pairs, ids
+
+    def _groups_with_points(
+        self, groups: Sequence[tuple[object, list[int]]], field: str, start_ns: int, end_ns: int, limit: int
+    ) -> int:
+        """How many groups have a point of `field` in range, counting no further than `limit`."""
+        join, grp, params, ids = self._group_index(groups)
+        marks = ", ".join(["%s"] * len(ids))
+        sql = (
+            f"SELECT COUNT(*) FROM (SELECT DISTINCT {grp} FROM {_POINTS} {join} "  # noqa: S608 - constants only
+            f"WHERE series_id IN ({marks}) AND field = %s AND time_ns >= %s AND time_ns < %s LIMIT %s) t"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, *ids, field, start_ns, end_ns, limit])
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
     def _fetch(
         self,
-        ids: list[int],
+        groups: Sequence[tuple[object, list[int]]],
         field: str,
         kind: str,
         start_ns: int,
         end_ns: int,
         bucket: int | None,
         agg: str,
-    ) -> list[tuple[int, FieldValue | None]]:
+    ) -> dict[int, list[tuple[int, FieldValue | None]]]:
+        """{group index: points} of one field, every group in one statement."""
         column = _COLUMN[kind]
+        join, grp, pairs, ids = self._group_index(groups)
         marks = ", ".join(["%s"] * len(ids))
         where = f"series_id IN ({marks}) AND field = %s AND time_ns >= %s AND time_ns < %s"
-        params: list[Any] = [*ids, field, start_ns, end_ns]
+        params: list[Any] = [*pairs, *ids, field, start_ns, end_ns]  # the JOIN's values come first in the SQL
         if bucket is None:
-            sql = f"SELECT time_ns, {column} FROM {_POINTS} WHERE {where} ORDER BY time_ns, series_id"  # noqa: S608
+            sql = (
+                f"SELECT {grp} AS grp, time_ns, {column} FROM {_POINTS} {join} WHERE {where} "  # noqa: S608
+                "ORDER BY grp, time_ns, series_id"
+            )
         else:
             # Floor division that is right for times before 1970 too; buckets start at multiples of the step.
             b = f"(time_ns - (((time_ns %% {bucket:d}) + {bucket:d}) %% {bucket:d}))"
             if agg == "last":
                 sql = (
-                    f"SELECT b, v FROM (SELECT {b} AS b, {column} AS v, ROW_NUMBER() OVER "  # noqa: S608
-                    f"(PARTITION BY {b} ORDER BY time_ns DESC, series_id DESC) AS rn FROM {_POINTS} WHERE {where}) t "
-                    "WHERE rn = 1 ORDER BY b"
+                    f"SELECT grp, b, v FROM (SELECT {grp} AS grp, {b} AS b, {column} AS v, "  # noqa: S608
+                    f"ROW_NUMBER() OVER (PARTITION BY {grp}, {b} ORDER BY time_ns DESC, series_id DESC) AS rn "
+                    f"FROM {_POINTS} {join} WHERE {where}) t WHERE rn = 1 ORDER BY grp, b"
                 )
             else:
                 func = {"mean": "AVG", "min": "MIN", "max": "MAX", "sum": "SUM"}[agg]
-                sql = f"SELECT {b} AS b, {func}({column}) FROM {_POINTS} WHERE {where} GROUP BY b ORDER BY b"  # noqa: S608
+                sql = (
+                    f"SELECT {grp} AS grp, {b} AS b, {func}({column}) FROM {_POINTS} {join} "  # noqa: S608
+                    f"WHERE {where} GROUP BY grp, b ORDER BY grp, b"
+                )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        return [(int(t), _convert(v, kind, agg if bucket is not None else "last")) for t, v in rows if v is not None]
+        convert_agg = agg if bucket is not None else "last"
+        found: dict[int, list[tuple[int, FieldValue | None]]] = defaultdict(list)
+        for index, t, v in rows:
+            if v is not None:
+                found[int(index)].append((int(t), _convert(v, kind, convert_agg)))
+        return found
 
     def ping(self) -> None:
         with db_errors(), connection.cursor() as cursor:

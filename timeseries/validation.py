@@ -8,9 +8,9 @@ so switching TIMESERIES_BACKEND never changes which data is accepted.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-from timeseries.base import AGGREGATIONS, TENANT_TAG, FieldValue, Point, StoreError
+from timeseries.base import AGGREGATIONS, TENANT_TAG, FieldValue, Point, StoreError, TagFilter
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -105,11 +105,26 @@ def validate_points(points: Sequence[Point]) -> dict[tuple[str, str], str]:
     return kinds
 
 
-def validate_query(agg: str, tags: Mapping[str, str] | None, group_by: Sequence[str]) -> None:
+def validate_query(
+    agg: str, tags: TagFilter | None, group_by: Sequence[str], max_groups: int | None = None
+) -> dict[str, tuple[str, ...]]:
+    """Refuse what no backend may answer; return the filter as {tag: (values, sorted, unique)}."""
     if agg not in AGGREGATIONS:
         raise StoreError(f"unknown aggregation {agg!r}; use one of {', '.join(AGGREGATIONS)}")
     if TENANT_TAG in (tags or {}) or TENANT_TAG in group_by:
         raise StoreError(f"tag {TENANT_TAG!r} is reserved for the tenant; it cannot be filtered or grouped by")
+    if len(set(group_by)) != len(group_by):
+        raise StoreError(f"group_by {list(group_by)!r} names a tag twice")
+    if max_groups is not None and max_groups < 1:
+        raise StoreError(f"max_groups {max_groups} must be at least 1")
+    normalized: dict[str, tuple[str, ...]] = {}
+    for key, wanted in (tags or {}).items():
+        values = (wanted,) if isinstance(wanted, str) else tuple(sorted(set(wanted)))
+        if not values:
+            # An empty OR would match nothing on one backend and be a syntax error on the other.
+            raise StoreError(f"tag {key!r} filter has no values")
+        normalized[key] = values
+    return normalized
 
 
 def type_conflict_message(measurement: str, field: str, new: str, stored: str) -> str:

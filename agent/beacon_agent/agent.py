@@ -336,7 +336,7 @@ class Agent:
                 "points are kept in the spool (%d points, %d bytes) and retried in %.1f s",
                 result.status,
                 self.config.url,
-                result.message,
+                result.message.rstrip("."),  # the portal's sentence already ends in one
                 self.spool.points,
                 self.spool.size_bytes,
                 delay,

@@ -11,8 +11,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+
+from portal.logging import database_outage
 
 ERROR_CODES = {
     status.HTTP_400_BAD_REQUEST: "invalid",
@@ -124,12 +127,30 @@ def _client_error(exc: Exception) -> Exception:
     return exc
 
 
+def dependency_error(exc: Exception) -> Exception:
+    """Connection-level database errors (refused, dropped, timed out, statement cancelled) from any step of
+    an API request, authentication included, are a 503 the client retries; never Django's HTML 500.
+
+    Returned as a DRF APIException, so an authentication class can raise it and DRF marks the request
+    unauthenticated instead of retrying the lookup on the next `request.user` access.
+    """
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        database_outage.down(exc)
+        return _Answered(
+            Unavailable(
+                "The database is unavailable; nothing was written, retry later.",
+                retry_after=settings.OUTAGE_RETRY_AFTER_SECONDS,
+            )
+        )
+    return exc
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     # Imported here: rest_framework.views reads the authentication classes at import, and those (apps'
     # modules) raise the errors defined above.
     from rest_framework.views import exception_handler as drf_exception_handler
 
-    exc = _client_error(exc)
+    exc = _client_error(dependency_error(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

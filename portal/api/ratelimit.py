@@ -6,7 +6,7 @@ shares them. A failed authentication spends the IP's budget, which slows key gue
 
 from __future__ import annotations
 
-import logging
+import time
 from typing import Any
 
 from django.conf import settings
@@ -15,24 +15,34 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from portal.api.errors import RateLimited
+from portal.api.errors import RateLimited, Unavailable
 from portal.api.permissions import Grant, request_grant
-
-logger = logging.getLogger(__name__)
+from portal.logging import cache_outage
 
 KEY_GROUP = "beacon.api-key"
 IP_GROUP = "beacon.anonymous-ip"
 
 
 def _spend(request: Request, *, group: str, value: str, rate: str) -> dict[str, Any] | None:
-    try:
-        return get_usage(request._request, group=group, key=lambda _g, _r: value, rate=rate, increment=True)
-    except Exception:
-        # The cache is down: refuse nothing rather than everything (RATELIMIT_FAIL_OPEN=0 refuses).
-        logger.warning("rate-limit cache unavailable", exc_info=True)
-        if getattr(settings, "RATELIMIT_FAIL_OPEN", True):
-            return None
-        raise RateLimited("Rate limiting is unavailable; retry shortly.", retry_after=5) from None
+    """The budget's usage, or None when the cache is down and RATELIMIT_FAIL_OPEN lets the request through.
+
+    After a cache failure the cache is skipped for CACHE_RETRY_SECONDS, so a frozen Redis costs one socket
+    timeout per process per retry period instead of one per request; the outage is logged once (portal.logging).
+    """
+    if not (cache_outage.is_down and time.monotonic() < cache_outage.retry_at):
+        try:
+            usage = get_usage(request._request, group=group, key=lambda _g, _r: value, rate=rate, increment=True)
+        except Exception as exc:  # django-redis raises ConnectionInterrupted; other backends their own
+            cache_outage.down(exc, retry_in=settings.CACHE_RETRY_SECONDS)
+        else:
+            cache_outage.up()
+            return usage
+    if getattr(settings, "RATELIMIT_FAIL_OPEN", True):
+        return None  # refuse nothing rather than everything
+    # Refusing with 429 would tell the client it sent too much; the truth is that we cannot count.
+    raise Unavailable(
+        "Rate limiting is unavailable (cache down); retry shortly.", retry_after=settings.OUTAGE_RETRY_AFTER_SECONDS
+    )
 
 
 def _client_ip(request: Request) -> str:

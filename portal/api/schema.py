@@ -33,7 +33,8 @@ _DEFAULTS = {
     413: "Body, inflated body or point count over the limit; nothing written.",
     415: "Content-Type or Content-Encoding not supported; nothing written.",
     429: "Rate limited; see `Retry-After` and `retry_after`.",
-    503: "Time-series store unavailable; nothing written; see `Retry-After`.",
+    503: "A dependency (database, time-series store, rate-limit cache) is unavailable; nothing written; "
+    "see `Retry-After`.",
 }
 
 

@@ -1,5 +1,5 @@
-"""Time-range query parameters shared by every read API (history, bandwidth): absolute or relative times,
-steps, and the automatic step."""
+"""Time-range query parameters shared by the read APIs (history, gateway bandwidth): absolute or relative
+times, steps, and the automatic step. Layer 1: no models, no app imports."""
 
 from __future__ import annotations
 
@@ -111,3 +111,6 @@ def auto_step(start: datetime, end: datetime, max_points: int) -> timedelta:
             return step
     days = math.ceil((end - start).total_seconds() / 86400 / max(1, max_points - 1))
     return timedelta(days=max(days, 1))
+
+
+# `group_by` may name this many tags; every `tag.<name>` value counts towards the second cap.

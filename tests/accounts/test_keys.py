@@ -207,3 +207,46 @@ def test_authenticate_loads_the_same_objects_as_the_orm(org, device):
     loaded.name = "renamed"
     loaded.save(update_fields=["name"])  # a normal, saveable instance
     assert ApiKey.objects.get(pk=loaded.pk).name == "renamed"
+
+
+def test_unknown_key_id_and_wrong_secret_do_the_same_work(org, monkeypatch, django_assert_num_queries):
+    """Structural, not timed: the same HMACs, comparisons, queries, rows and (no) model instances on both paths."""
+    import hmac as hmac_module
+
+    from accounts import key_lookup
+
+    issued = accounts.api_key_issue(organization=org, name="k", scopes=["metrics:read"])
+    known_id = issued.api_key.key_id
+    counts: dict[str, int] = {}
+
+    def counting(name, real):
+        def wrapper(*args, **kwargs):
+            counts[name] = counts.get(name, 0) + 1
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(keys, "digest", counting("hmac", keys.digest))
+    monkeypatch.setattr(hmac_module, "compare_digest", counting("compare", hmac_module.compare_digest))
+    monkeypatch.setattr(ApiKey, "from_db", classmethod(counting("instances", ApiKey.from_db.__func__)))
+    rows: list[object] = []
+    real_key_row = key_lookup.key_row
+
+    def recording_key_row(key_id):
+        row = real_key_row(key_id)
+        rows.append(len(row.row))
+        return row
+
+    monkeypatch.setattr(accounts, "key_row", recording_key_row)
+
+    def work(plaintext: str) -> dict[str, int]:
+        counts.clear()
+        with django_assert_num_queries(1):
+            assert accounts.api_key_authenticate(plaintext) is None
+        return dict(counts)
+
+    wrong_secret = work(f"bcn_{known_id}_{'w' * 43}")
+    unknown_id = work(f"bcn_{'0' * 16}_{'w' * 43}")
+    assert wrong_secret == unknown_id == {"hmac": 1, "compare": 2}  # the process memo's comparison + the row's
+    assert rows[0] == rows[1] > 0  # one row of the same width on both paths
+    assert accounts.api_key_authenticate(issued.plaintext) is not None  # and the real key still works

@@ -247,6 +247,9 @@ def test_auth_failure_is_loud_and_keeps_spooling(rig: Rig) -> None:
     assert {ex.status for ex in rig.proxy.exchanges} == {401}
     log = agent.log()
     assert "AUTHENTICATION/CONFIGURATION ERROR: HTTP 401" in log
+    # One sentence each: the portal's message ends in a period, the agent's advice follows (was "key.. Check").
+    assert "Invalid, expired or revoked API key. Check api_key (BEACON_API_KEY)" in log
+    assert ".." not in log
     assert secret not in log
     kept = spooled_points(agent)
     assert kept >= 4 and kept % 2 == 0  # every round (load + self point) kept for when the key is fixed

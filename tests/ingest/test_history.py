@@ -13,9 +13,9 @@ from rest_framework.test import APIClient
 from accounts.models import Organization
 from devices import services as device_services
 from devices.models import Device
+from ingest.history import NICE_STEPS, auto_step, bucket_count
 from ingest.lineprotocol import format_line
 from ingest.scopes import METRICS_READ, METRICS_WRITE
-from portal.api.timeparams import NICE_STEPS, auto_step, bucket_count
 
 pytestmark = pytest.mark.django_db
 
@@ -170,5 +170,14 @@ def test_openapi_schema_documents_the_ingest_endpoints(client: Any) -> None:
     write = schema["paths"]["/api/v2/write"]["post"]
     assert {p["name"] for p in write["parameters"]} == {"bucket", "org", "precision"}
     assert {"204", "400", "413", "429", "503"} <= set(write["responses"])
-    history_params = {p["name"] for p in schema["paths"]["/api/v1/history"]["get"]["parameters"]}
-    assert history_params == {"device", "measurement", "field", "start", "end", "step", "agg"}
+    operation = schema["paths"]["/api/v1/history"]["get"]
+    history_params = {p["name"]: p for p in operation["parameters"]}
+    assert set(history_params) == {"device", "measurement", "field", "start", "end", "step", "agg", "group_by"}
+    assert history_params["group_by"]["schema"] == {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "maxItems": 3,
+    }
+    assert "`tag.<name>=<value>`" in operation["description"]
+    series_tags = schema["components"]["schemas"]["HistorySeries"]["properties"]["tags"]
+    assert "group_by" in series_tags["description"]

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from timeseries import Point, SeriesResult, StoreError, TimeSeriesStore, get_store, reset_store
+from timeseries import Point, SeriesResult, StoreError, StoreTooManyGroups, TimeSeriesStore, get_store, reset_store
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)  # a multiple of one minute since the epoch
 NS0 = int(T0.timestamp()) * 1_000_000_000
 MIN = 60 * 1_000_000_000
 SEC = 1_000_000_000
+MINUTE = timedelta(minutes=1)
 START, END = T0 - timedelta(hours=1), T0 + timedelta(hours=1)
 TENANT, OTHER = "101", "202"
 
@@ -244,3 +245,79 @@ def test_the_tenant_tag_cannot_be_queried_or_grouped(store: TimeSeriesStore) -> 
         q(store, ["v"], tags={"beacon_tenant": OTHER})
     with pytest.raises(StoreError, match="reserved for the tenant"):
         q(store, ["v"], group_by=["beacon_tenant"])
+
+
+def _two_mounts(store: TimeSeriesStore) -> None:
+    # The agent's disk points: one series per mount, both on one device.
+    store.write(
+        tenant=TENANT,
+        points=[
+            Point("disk", {"device": "edge-01", "path": "/", "fstype": "ext4"}, {"used_percent": 40.0}, NS0),
+            Point("disk", {"device": "edge-01", "path": "/data", "fstype": "xfs"}, {"used_percent": 90.0}, NS0),
+        ],
+    )
+
+
+def disk(store: TimeSeriesStore, **kw: object) -> list[tuple[str, dict[str, str], list[tuple[int, object]]]]:
+    kw.setdefault("step", timedelta(minutes=1))
+    results = store.query(tenant=TENANT, measurement="disk", fields=["used_percent"], start=START, end=END, **kw)  # type: ignore[arg-type]
+    return as_tuples(results)
+
+
+def test_two_mounts_are_two_series_when_grouped_or_filtered_not_their_mean(store: TimeSeriesStore) -> None:
+    _two_mounts(store)
+    device = {"device": "edge-01"}
+    assert disk(store, tags=device) == [("used_percent", {}, [(NS0, 65.0)])]  # what the device page drew
+    assert disk(store, tags=device, group_by=["path"]) == [
+        ("used_percent", {"path": "/"}, [(NS0, 40.0)]),
+        ("used_percent", {"path": "/data"}, [(NS0, 90.0)]),
+    ]
+    assert disk(store, tags={**device, "path": "/"}) == [("used_percent", {}, [(NS0, 40.0)])]
+    assert disk(store, tags=device, group_by=["path", "fstype"], agg="last") == [
+        ("used_percent", {"path": "/", "fstype": "ext4"}, [(NS0, 40.0)]),
+        ("used_percent", {"path": "/data", "fstype": "xfs"}, [(NS0, 90.0)]),
+    ]
+    # Raw points (no step) are split the same way.
+    assert disk(store, tags=device, group_by=["path"], step=None) == [
+        ("used_percent", {"path": "/"}, [(NS0, 40.0)]),
+        ("used_percent", {"path": "/data"}, [(NS0, 90.0)]),
+    ]
+
+
+def test_several_values_of_one_tag_match_any_and_tags_all(store: TimeSeriesStore) -> None:
+    _two_hosts(store)
+    either = q(store, ["v"], tags={"host": ["a", "c"]}, step=timedelta(minutes=1), agg="sum")
+    assert as_tuples(either) == [("v", {}, [(NS0, 104.0)])]
+    grouped = q(
+        store, ["v"], tags={"host": ("c", "b", "a", "b"), "dc": ["x"]}, group_by=["host"], agg="max", step=MINUTE
+    )
+    assert as_tuples(grouped) == [("v", {"host": "a"}, [(NS0, 3.0)]), ("v", {"host": "b"}, [(NS0, 10.0)])]
+    assert q(store, ["v"], tags={"host": ["nobody", "nor-me"]}) == []
+    with pytest.raises(StoreError, match="'host' filter has no values"):
+        q(store, ["v"], tags={"host": []})
+
+
+def test_hostile_or_values_cannot_reach_another_tenant(store: TimeSeriesStore) -> None:
+    store.write(tenant=OTHER, points=[Point("cpu", {"host": "a"}, {"v": 666.0}, NS0)])
+    store.write(tenant=TENANT, points=[Point("cpu", {"host": "a'"}, {"v": 1.0}, NS0)])
+    hostile = ["a' OR '1'='1", "a') OR (\"host\" = 'a", "a\\", "a'", '") OR ("beacon_tenant" = \'202']
+    results = q(store, ["v"], tags={"host": hostile}, group_by=["host"])
+    assert as_tuples(results) == [("v", {"host": "a'"}, [(NS0, 1.0)])]
+
+
+def test_group_cap_counts_groups_with_points_in_range(store: TimeSeriesStore) -> None:
+    _two_hosts(store)  # groups "", a, b, c in range
+    # "a0" sorts among the groups but has no point in range: it must neither count nor push "c" out.
+    store.write(tenant=TENANT, points=[Point("cpu", {"host": "a0"}, {"v": 5.0}, NS0 - 2 * 3600 * SEC)])
+    four = q(store, ["v"], group_by=["host"], step=MINUTE, max_groups=4)
+    assert [r.tags["host"] for r in four] == ["", "a", "b", "c"]
+    with pytest.raises(StoreTooManyGroups) as caught:
+        q(store, ["v"], group_by=["host"], step=MINUTE, max_groups=3)
+    assert caught.value.limit == 3 and str(caught.value) == "more than 3 groups"
+    with pytest.raises(StoreTooManyGroups):
+        q(store, ["v"], group_by=["host"], max_groups=1)  # raw points too
+    # Filters first, then the cap: two hosts fit under a cap of two.
+    two = q(store, ["v"], tags={"host": ["a", "b"]}, group_by=["host"], step=MINUTE, max_groups=2)
+    assert [(r.tags, r.points) for r in two] == [({"host": "a"}, [(NS0, 2.0)]), ({"host": "b"}, [(NS0, 10.0)])]
+    with pytest.raises(StoreError, match="names a tag twice"):
+        q(store, ["v"], group_by=["host", "host"])

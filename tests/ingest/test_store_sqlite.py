@@ -16,7 +16,7 @@ django.setup()
 from datetime import UTC, datetime, timedelta
 from django.core.management import call_command
 from django.db import connection
-from timeseries import Point, StoreError, get_store
+from timeseries import Point, StoreError, StoreTooManyGroups, get_store
 from timeseries.retention import timeseries_prune
 call_command("migrate", verbosity=0)
 assert connection.vendor == "sqlite"
@@ -46,6 +46,15 @@ out["raw"] = [[r.field, r.tags, r.points] for r in res]
 res = store.query(tenant="1", measurement="cpu", fields=["v"], start=T0 - timedelta(minutes=1), end=end,
                   step=timedelta(minutes=1), agg="sum", group_by=["host"])
 out["grouped"] = [[r.tags, r.points] for r in res]
+res = store.query(tenant="1", measurement="cpu", fields=["v"], start=T0 - timedelta(minutes=1), end=end,
+                  step=timedelta(minutes=1), agg="last", group_by=["host"], tags={"host": ["b", "a,b=c d"]},
+                  max_groups=2)
+out["grouped_last"] = [[r.tags, r.points] for r in res]
+try:
+    store.query(tenant="1", measurement="cpu", fields=["v"], start=T0 - timedelta(minutes=1), end=end,
+                group_by=["host"], max_groups=1)
+except StoreTooManyGroups as exc:
+    out["capped"] = str(exc)
 out["pruned"] = timeseries_prune(retention_days=1, batch_size=2, now_ns=NS0 + 86_400 * 10**9 + SEC)
 print(json.dumps(out))
 """
@@ -77,6 +86,11 @@ def test_sql_backend_on_sqlite(tmp_path: Path) -> None:
         [{"host": "a,b=c d"}, [[ns0, 4.0], [two, 30.0]]],
         [{"host": "b"}, [[ns0 - 60 * 10**9, 6.0]]],
     ]
+    assert out["grouped_last"] == [
+        [{"host": "a,b=c d"}, [[ns0, 3.0], [two, 10.0]]],
+        [{"host": "b"}, [[ns0 - 60 * 10**9, 6.0]]],
+    ]
+    assert out["capped"] == "more than 1 groups"
     assert out["conflict"] == "field type conflict: 'cpu'.'s' is int in this write but str in the store"
     # Everything before NS0 + 1 s: host b's 3 values, the first point's v and n, tenant 2's point.
     assert out["pruned"] == 6
