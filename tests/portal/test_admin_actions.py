@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from accounts import services as accounts
 from accounts.models import ApiKey, Membership
+from notifications.services import notification_send
 from portal.admin_config import registered_actions, require_change_permission
 
 KEY_RE = re.compile(r"bcn_[0-9a-f]{16}_[A-Za-z0-9_\-]{20,128}")
@@ -43,24 +44,24 @@ def rows(org, other_org, device, django_user_model) -> None:
     for organization in (org, other_org):
         accounts.api_key_issue(organization=organization, name="telegraf", scopes=["metrics:write"])
     accounts.api_key_issue(organization=other_org, name="edge", scopes=["metrics:write"], device=None)
+    notification_send(
+        organization=org,
+        kind="test",
+        event_type="beacon.test",
+        dedup_key="admin-actions",
+        subject="s",
+        text="t",
+        payload={},
+        emails=["ops@example.com"],
+        webhook_urls=["https://hooks.example.com/beacon"],
+    )
     # django-celery-beat's admin: periodic tasks, intervals and crontabs exist from migrate's setup_periodic_tasks.
     from django.utils import timezone
     from django_celery_beat.models import ClockedSchedule, SolarSchedule
 
     SolarSchedule.objects.create(event="sunrise", latitude=0, longitude=0)
     ClockedSchedule.objects.create(clocked_time=timezone.now())
-    _notification_rows(org)
     _quota_rows(org)
-
-
-def _notification_rows(org: Any) -> None:
-    from notifications.models import Delivery, Notification, WebhookEndpoint
-
-    notification = Notification.objects.create(
-        organization=org, kind="test", event_type="beacon.test", dedup_key="probe", subject="s", text="t", payload={}
-    )
-    endpoint = WebhookEndpoint.objects.create(organization=org, url="https://hooks.example.com/beacon")
-    Delivery.objects.create(notification=notification, channel=Delivery.Channel.WEBHOOK, endpoint=endpoint)
 
 
 def _quota_rows(org: Any) -> None:
