@@ -12,7 +12,16 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_database, env_int, env_int_list, env_list, env_secret, env_str, env_url
+from portal.env import (
+    env_bool,
+    env_database,
+    env_int,
+    env_int_list,
+    env_list,
+    env_secret,
+    env_str,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("BEACON_VAR_DIR", str(BASE_DIR / "var")))

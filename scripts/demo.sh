@@ -26,7 +26,8 @@ mkdir -p var
   echo "DEBUG=1"
   echo "BEACON_DEMO=1"
   for name in DATABASE_URL REDIS_URL CACHE_URL CELERY_BROKER_URL BEACON_VAR_DIR LOG_DIR TIMESERIES_BACKEND \
-    INFLUX_URL INFLUX_ORG INFLUX_BUCKET SCRAPE_ALLOW_PRIVATE PUBLIC_URL; do
+    INFLUX_URL INFLUX_ORG INFLUX_BUCKET \
+    SCRAPE_ALLOW_PRIVATE PUBLIC_URL; do
     if [ -n "${!name:-}" ]; then echo "$name=${!name}"; fi
   done
 } > var/demo.env
