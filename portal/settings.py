@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "timeseries",
     "notifications",
     "ingest",
+    "quotas",
     # Last: the top layer (management commands such as setup_periodic_tasks, the post-migrate hook).
     "portal",
 ]
@@ -233,6 +234,12 @@ PERIODIC_TASKS: dict[str, dict[str, object]] = {
         "task": "timeseries.prune_timeseries",
         "schedule": {"minute": "17", "hour": "3"},  # daily, off the hour
     },
+    # One fixed tick enqueues every scrape target whose own interval has elapsed (design decision 7).
+    "quotas-scrape-due": {
+        "task": "quotas.scrape_due",
+        "schedule": 10,
+        "options": {"expires": 10},
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -352,6 +359,7 @@ API_KEY_ROTATION_GRACE_HOURS = env_int("API_KEY_ROTATION_GRACE_HOURS", 24, minim
 STATUS_SECTIONS = {
     "store": "timeseries.health.store_status",
     "devices": "devices.selectors.device_status",
+    "scrape": "quotas.status_section.scrape_status",  # last scrape of each Kong target
 }
 
 # Members sign in here (Django's login view); API calls from their browser then carry the session.
@@ -505,3 +513,11 @@ INFLUX_TIMEOUT_MS = env_int("INFLUX_TIMEOUT_MS", 5000, minimum=1)
 if TIMESERIES_BACKEND == "influx" and not INFLUX_URL:
     raise ImproperlyConfigured("TIMESERIES_BACKEND=influx needs INFLUX_URL.")
 HEALTH_CHECKS["store"] = "timeseries.health.check_store"
+
+# --- Gateway scraping and quotas (docs/quotas.md) ---
+# PUBLIC_URL (links in emails) and SCRAPE_ALLOW_PRIVATE (loopback/private targets) are in the Notifications block.
+SCRAPE_TIMEOUT_SECONDS = env_int("SCRAPE_TIMEOUT_SECONDS", 10, minimum=1)
+# A Kong node's whole /metrics (latency histograms included) must fit; larger answers fail the scrape.
+SCRAPE_MAX_BYTES = env_int("SCRAPE_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)
+SCRAPE_MAX_SERIES = env_int("SCRAPE_MAX_SERIES", 100_000, minimum=1)  # bandwidth series per target
+SCRAPE_MAX_LABEL_LENGTH = env_int("SCRAPE_MAX_LABEL_LENGTH", 256, minimum=1)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/status", status.StatusApi.as_view(), name="status"),
     path("api/v1/", include("devices.urls")),
     path("api/v1/", include("ingest.urls")),
+    path("api/v1/", include("quotas.urls")),
     # InfluxDB v2 write path, so Telegraf and influxdb-client need only a URL and a token.
     path("api/v2/write", InfluxWriteApi.as_view(), name="influx-write"),
     # Customer pages: /, /o/<org>/ (portal.pages gathers the apps), then each app's pages under /o/<org>/.
