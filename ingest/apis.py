@@ -26,6 +26,7 @@ from ingest.serializers import (
     MetricItemSerializer,
 )
 from ingest.validation import IngestLimits, PointValidator
+from portal.api import timeparams
 from portal.api.body import read_body
 from portal.api.errors import InvalidRequest
 from portal.api.ratelimit import RateLimitedMixin
@@ -221,21 +222,21 @@ class HistoryApi(RateLimitedMixin):
         organization = request_organization(request)
         api_key = request.auth if isinstance(request.auth, ApiKey) else None  # None: a member's session
         now = timezone.now()
-        start = history.parse_time("start", data["start"], now)
-        end = history.parse_time("end", data["end"], now)
+        start = timeparams.parse_time("start", data["start"], now)
+        end = timeparams.parse_time("end", data["end"], now)
         if start >= end:
             raise InvalidRequest(f"parameter 'start': {data['start']!r} is not before end {data['end']!r}")
         max_points = settings.HISTORY_MAX_POINTS
         if data["step"]:
-            step = history.parse_step(data["step"])
-            buckets = history.bucket_count(start, end, step)
+            step = timeparams.parse_step(data["step"])
+            buckets = timeparams.bucket_count(start, end, step)
             if buckets > max_points:
                 raise InvalidRequest(
                     f"parameter 'step': {data['step']!r} gives {buckets} points per series; the limit is "
                     f"{max_points} (HISTORY_MAX_POINTS); use a larger step or a shorter range"
                 )
         else:
-            step = history.auto_step(start, end, max_points)
+            step = timeparams.auto_step(start, end, max_points)
         device = selectors.device_for_reading(organization=organization, api_key=api_key, name=data["device"])
         series = selectors.metrics_history(
             organization=organization,

@@ -1,5 +1,4 @@
-"""History query parameters: tag filters and group_by; the time parameters (times, steps, the automatic step)
-are portal.api.timeparams, re-exported here."""
+"""History query parameters: tag filters and group_by (times and steps are portal.api.timeparams)."""
 
 from __future__ import annotations
 
@@ -9,14 +8,6 @@ from django.http import QueryDict
 
 from ingest.validation import DEVICE_TAG
 from portal.api.errors import InvalidRequest
-from portal.api.timeparams import (  # noqa: F401 (re-exported: history's time parameters live in layer 1)
-    MIN_STEP_SECONDS,
-    NICE_STEPS,
-    auto_step,
-    bucket_count,
-    parse_step,
-    parse_time,
-)
 from timeseries import TENANT_TAG
 
 MAX_GROUP_BY = 3

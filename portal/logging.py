@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
@@ -119,3 +120,38 @@ class Outage:
 database_outage = Outage("database")
 cache_outage = Outage("cache")
 store_outage = Outage("time-series store")
+
+
+def logging_config(
+    *, log_dir: Path, level: str, console_level: str, max_bytes: int, backup_count: int
+) -> dict[str, Any]:
+    """settings.LOGGING: JSON lines to stdout (at `console_level`) and to a size-rotated `log_dir/portal.log`."""
+    json_handler = {"formatter": "json", "filters": ["request_context"]}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_context": {"()": "portal.logging.RequestContextFilter"}},
+        "formatters": {"json": {"()": "portal.logging.JsonFormatter"}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "level": console_level,
+                **json_handler,
+            },
+            "file": {
+                "class": "logging.handlers.RotatingFileHandler",
+                "filename": str(log_dir / "portal.log"),
+                "maxBytes": max_bytes,
+                "backupCount": backup_count,
+                "encoding": "utf-8",
+                **json_handler,
+            },
+        },
+        "root": {"handlers": ["stdout", "file"], "level": level},
+        "loggers": {
+            # Our access log replaces Django's per-request 4xx/5xx warnings.
+            "django.request": {"level": "ERROR"},
+            "django.server": {"level": "WARNING"},
+        },
+    }

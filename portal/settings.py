@@ -22,6 +22,8 @@ from portal.env import (
     env_str,
     env_url,
 )
+from portal.logging import logging_config
+from portal.postgresql import with_timeouts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("BEACON_VAR_DIR", str(BASE_DIR / "var")))
@@ -113,28 +115,19 @@ TEMPLATES = [
 ]
 
 # --- Database: Postgres via DATABASE_URL, else the embedded SQLite file ---
-# A down or frozen database must cost a request seconds, not forever (docs/operations.md "Timeouts"):
-# libpq gives up connecting after DB_CONNECT_TIMEOUT s (psycopg enforces at least 2); the server cancels a
-# statement after DB_STATEMENT_TIMEOUT ms; and when the server cannot answer at all (frozen, partitioned)
-# the client stops waiting DB_ANSWER_GRACE_MS later (portal/postgresql). 0 disables each.
+# A down or frozen database must cost a request seconds, not forever (docs/operations.md "Timeouts").
 DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5, minimum=0)
 DB_STATEMENT_TIMEOUT = env_int("DB_STATEMENT_TIMEOUT", 15_000, minimum=0)
-DB_ANSWER_GRACE_MS = 2_000
 _DATABASE = env_database("DATABASE_URL", conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
 if _DATABASE:
+    if _DATABASE["ENGINE"] == "django.db.backends.postgresql":
+        _DATABASE = with_timeouts(
+            _DATABASE,
+            connect_timeout=DB_CONNECT_TIMEOUT,
+            statement_timeout_ms=DB_STATEMENT_TIMEOUT,
+            answer_grace_ms=2_000,
+        )
     DATABASES = {"default": _DATABASE}  # type: ignore[dict-item]
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        _db_options = DATABASES["default"].setdefault("OPTIONS", {})
-        DATABASES["default"]["ENGINE"] = "portal.postgresql"
-        # A persistent connection that died while idle (database restarted, proxy cut) is replaced at the
-        # start of the next request instead of failing it.
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-        if DB_CONNECT_TIMEOUT:
-            _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
-        if DB_STATEMENT_TIMEOUT:
-            _db_options["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT} {_db_options.get('options', '')}"
-            _answer_timeout = (DB_STATEMENT_TIMEOUT + DB_ANSWER_GRACE_MS) / 1000
-            DATABASES["default"]["ANSWER_TIMEOUT"] = _answer_timeout  # type: ignore[typeddict-unknown-key]
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -216,8 +209,6 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Save each entry's last_run_at as soon as beat sends it: /health/ready reads it as the beat's heartbeat.
 CELERY_BEAT_SYNC_EVERY = 1
-# Tasks living outside an app's tasks.py (autodiscovery finds only <app>.tasks).
-CELERY_IMPORTS: list[str] = []  # apps' <app>.tasks modules are autodiscovered
 # Every beat schedule, defined in code; `manage.py setup_periodic_tasks` (also run after `migrate`) writes
 # them as django-celery-beat rows. Tasks are named by their Celery name, so portal imports no app.
 # schedule: seconds (int) or crontab fields (dict); optional: kwargs, options (expires, queue, priority).
@@ -465,36 +456,13 @@ LOG_CONSOLE_LEVEL = env_str("LOG_CONSOLE_LEVEL", LOG_LEVEL).upper()
 LOG_FILE_MAX_BYTES = env_int("LOG_FILE_MAX_BYTES", 10 * 1024 * 1024, minimum=0)
 LOG_FILE_BACKUP_COUNT = env_int("LOG_FILE_BACKUP_COUNT", 5, minimum=0)
 LOG_DIR.mkdir(parents=True, exist_ok=True)
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "portal.logging.RequestContextFilter"}},
-    "formatters": {"json": {"()": "portal.logging.JsonFormatter"}},
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
-            "level": LOG_CONSOLE_LEVEL,
-            "formatter": "json",
-            "filters": ["request_context"],
-        },
-        "file": {
-            "class": "logging.handlers.RotatingFileHandler",
-            "filename": str(LOG_DIR / "portal.log"),
-            "maxBytes": LOG_FILE_MAX_BYTES,
-            "backupCount": LOG_FILE_BACKUP_COUNT,
-            "encoding": "utf-8",
-            "formatter": "json",
-            "filters": ["request_context"],
-        },
-    },
-    "root": {"handlers": ["stdout", "file"], "level": LOG_LEVEL},
-    "loggers": {
-        # Our access log replaces Django's per-request 4xx/5xx warnings.
-        "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_config(
+    log_dir=LOG_DIR,
+    level=LOG_LEVEL,
+    console_level=LOG_CONSOLE_LEVEL,
+    max_bytes=LOG_FILE_MAX_BYTES,
+    backup_count=LOG_FILE_BACKUP_COUNT,
+)
 
 # --- Time-series store (docs/timeseries.md) ---
 TIMESERIES_BACKEND = env_str("TIMESERIES_BACKEND", "sql").strip().lower()

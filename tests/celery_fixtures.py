@@ -30,6 +30,8 @@ from typing import Any
 
 import pytest
 
+from tests.servers import stop_process
+
 ROOT = Path(__file__).resolve().parents[1]
 CELERY = ROOT / ".venv" / "bin" / "celery"
 REDIS_BROKER_DB = 13  # this suite's Redis db; each test works under its own key prefix in it
@@ -68,13 +70,7 @@ class CeleryProcess:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()  # warm shutdown: the worker finishes (and acks) its current task
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=20)  # warm shutdown: the worker finishes (and acks) its current task
 
 
 def _redis_up() -> bool:

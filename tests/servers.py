@@ -22,6 +22,7 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 INFLUXD = shutil.which("influxd") or "/usr/bin/influxd"
 _PRECISION = {"ns": "n", "us": "u", "ms": "ms", "s": "s"}
@@ -45,6 +46,18 @@ def wait_for_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout:
         if time.monotonic() > deadline or proc.poll() is not None:
             raise RuntimeError(f"{proc.args!r} did not start: {log.read_text()[-2000:] if log.exists() else ''}")
         time.sleep(0.2)
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 15) -> None:
+    """SIGTERM (a warm shutdown), then SIGKILL if it has not exited within `timeout` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def free_port() -> int:
@@ -194,13 +207,7 @@ class InfluxServer:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def close(self) -> None:
@@ -289,11 +296,5 @@ class GunicornPortal:
         return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self._output.close()

@@ -13,9 +13,9 @@ from rest_framework.test import APIClient
 from accounts.models import Organization
 from devices import services as device_services
 from devices.models import Device
-from ingest.history import NICE_STEPS, auto_step, bucket_count
 from ingest.lineprotocol import format_line
 from ingest.scopes import METRICS_READ, METRICS_WRITE
+from portal.api.timeparams import NICE_STEPS, auto_step, bucket_count
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,7 @@ from django.contrib.auth.models import User
 from accounts import services as accounts
 from accounts.models import Membership
 from devices import services as devices
-from ingest.history import auto_step
+from portal.api.timeparams import auto_step
 from tests.conftest import require_server
 
 CHROMIUM = "/usr/bin/chromium"

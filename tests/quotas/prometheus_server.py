@@ -12,7 +12,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tests.servers import free_port
+from tests.servers import free_port, stop_process
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 
@@ -69,10 +69,6 @@ class PrometheusServer:
             return json.loads(response.read())["data"]["result"]  # type: ignore[no-any-return]
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        if self.process:
+            stop_process(self.process)
         shutil.rmtree(self.dir, ignore_errors=True)
