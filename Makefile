@@ -32,9 +32,15 @@ $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 	$(PIP) install -q -r requirements/dev.txt
 	@touch $@
 
+# uPlot from the npm registry (package-lock.json), copied into static/vendor/ (not committed).
+VENDOR := static/vendor/uplot/uPlot.iife.min.js
+$(VENDOR): package.json package-lock.json scripts/vendor_static.sh
+	scripts/vendor_static.sh
+	@touch $@
+
 venv:
 	@scripts/check_python.sh "$(PYTHON)" "$(VENV)" $(PYTHON_EXPLICIT)
-	@$(MAKE) -s --no-print-directory $(VENV)/.installed
+	@$(MAKE) -s --no-print-directory $(VENV)/.installed $(VENDOR)
 
 # The port is checked first: before the venv is built, nothing started, on any python3.
 demo:
@@ -64,6 +70,6 @@ lock: venv
 
 # A fresh start: also the venv (rebuilt by the next make venv/demo/test).
 clean:
-	rm -rf var/ logs/ staticfiles/ .pytest_cache .mypy_cache .ruff_cache $(VENV)
+	rm -rf var/ logs/ staticfiles/ static/vendor/ node_modules/ .pytest_cache .mypy_cache .ruff_cache $(VENV)
 
 distclean: clean

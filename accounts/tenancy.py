@@ -3,10 +3,15 @@
 - API key: the key's organization (a `?org=` parameter is ignored, as InfluxDB clients send their own).
 - Member session: `?org=<slug>` if the user is a member of it (or staff); without it, the user's only
   organization. Not a member, unknown slug, or no organization at all → 404, so existence never leaks.
+- Pages under /o/<slug>/: `page_organization(user, slug)`, the same rule as Django's Http404.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.request import Request
 
@@ -51,3 +56,22 @@ def request_device_id(request: Request) -> int | None:
     """The device a device-bound key acts for (it sees only that one), or None (org-wide key, member)."""
     auth = request.auth
     return auth.device_id if isinstance(auth, ApiKey) else None
+
+
+def member_organizations(user: Any) -> QuerySet[Organization]:
+    """The organizations a signed-in person belongs to, by name (staff: only their own memberships)."""
+    if not getattr(user, "is_authenticated", False):
+        return Organization.objects.none()
+    return Organization.objects.filter(memberships__user_id=user.pk).order_by("name")
+
+
+def page_organization(user: Any, slug: str) -> Organization:
+    """The organization of a page under /o/<slug>/: a member's (or, for staff, any). Otherwise Http404,
+    the same answer as an unknown slug, so another org's URL never confirms that it exists."""
+    organizations = Organization.objects.filter(slug=slug)
+    if not getattr(user, "is_staff", False):
+        organizations = organizations.filter(memberships__user_id=user.pk)
+    organization = organizations.first()
+    if organization is None:
+        raise Http404("No such organization among yours.")
+    return organization

@@ -18,7 +18,13 @@ from accounts.tenancy import request_organization
 from ingest import history, payloads, selectors, services
 from ingest.lineprotocol import PRECISION_NS
 from ingest.scopes import METRICS_READ, METRICS_WRITE
-from ingest.serializers import MAX_HISTORY_FIELDS, HistoryQuerySerializer, HistorySerializer, MetricItemSerializer
+from ingest.serializers import (
+    MAX_HISTORY_FIELDS,
+    DeviceSeriesListSerializer,
+    HistoryQuerySerializer,
+    HistorySerializer,
+    MetricItemSerializer,
+)
 from ingest.validation import IngestLimits, PointValidator
 from portal.api.body import read_body
 from portal.api.errors import InvalidRequest
@@ -255,3 +261,47 @@ class HistoryApi(RateLimitedMixin):
             ],
         }
         return Response(HistorySerializer(body).data)
+
+
+class DeviceSeriesApi(RateLimitedMixin):
+    """Series discovery: every measurement, tag set and field a device has written, with the newest value
+    of each field. What the device page lists, and what to ask /api/v1/history for."""
+
+    required_scope = METRICS_READ
+
+    @extend_schema(
+        summary="Measurements and fields of one device, with their newest values",
+        responses={
+            200: DeviceSeriesListSerializer,
+            **error_responses(
+                401,
+                403,
+                404,
+                429,
+                503,
+                e403="Key lacks `metrics:read`.",
+                e404="Device not in the caller's organization (or not a device-bound key's device).",
+                e503="Time-series store unavailable; see `Retry-After`.",
+            ),
+        },
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        organization = request_organization(request)
+        api_key = request.auth if isinstance(request.auth, ApiKey) else None
+        device = selectors.device_for_reading(organization=organization, api_key=api_key, slug=slug)
+        found = selectors.device_series(organization=organization, device=device)
+        body = {
+            "device": device.name,
+            "slug": device.slug,
+            "series": [
+                {
+                    "measurement": info.measurement,
+                    "tags": info.tags,
+                    "fields": [
+                        {"name": f.name, "type": f.kind, "time": _iso(f.time_ns), "value": f.value} for f in info.fields
+                    ],
+                }
+                for info in found
+            ],
+        }
+        return Response(DeviceSeriesListSerializer(body).data)

@@ -13,6 +13,7 @@ from ingest.validation import DEVICE_TAG
 from portal.api.errors import InvalidRequest, NotFound, Unavailable
 from timeseries import (
     Aggregation,
+    SeriesInfo,
     SeriesResult,
     StoreQueryInvalid,
     StoreTooManyGroups,
@@ -21,12 +22,32 @@ from timeseries import (
 )
 
 
-def device_for_reading(*, organization: Organization, api_key: ApiKey | None, name: str) -> Device:
-    """The org's device; a device-bound key sees only its own. Anything else is a 404."""
-    device = Device.objects.filter(organization=organization, name=name).first()
+def device_for_reading(
+    *, organization: Organization, api_key: ApiKey | None, name: str | None = None, slug: str | None = None
+) -> Device:
+    """The org's device by name or slug; a device-bound key sees only its own. Anything else is a 404."""
+    devices = Device.objects.filter(organization=organization)
+    device = (devices.filter(name=name) if name is not None else devices.filter(slug=slug)).first()
     if device is None or (api_key is not None and not api_key.can_act_for_device(device)):
-        raise NotFound(f"device {name!r} not found in this organization")
+        raise NotFound(f"device {name if name is not None else slug!r} not found in this organization")
     return device
+
+
+def device_series(*, organization: Organization, device: Device) -> list[SeriesInfo]:
+    """Every series the device has written (its `device` tag left out), with each field's newest point."""
+    try:
+        found = get_store().series(tenant=str(organization.id), tags={DEVICE_TAG: device.name})
+    except StoreUnavailable:
+        raise _unavailable() from None
+    for info in found:
+        info.tags.pop(DEVICE_TAG, None)
+    return found
+
+
+def _unavailable() -> Unavailable:
+    return Unavailable(
+        "the time-series store is unavailable; retry later", retry_after=settings.INGEST_RETRY_AFTER_SECONDS
+    )
 
 
 def metrics_history(
@@ -65,6 +86,4 @@ def metrics_history(
         # Was a 500: `agg=mean` over a boolean or string field. Only `last` works for those.
         raise InvalidRequest(f"parameter 'agg': {exc}; use agg=last for string and boolean fields") from None
     except StoreUnavailable:
-        raise Unavailable(
-            "the time-series store is unavailable; retry later", retry_after=settings.INGEST_RETRY_AFTER_SECONDS
-        ) from None
+        raise _unavailable() from None

@@ -102,3 +102,22 @@ class HistorySerializer(serializers.Serializer):  # type: ignore[type-arg]
     step_seconds = serializers.FloatField()
     agg = serializers.CharField()
     series = HistorySeriesSerializer(many=True)
+
+
+class SeriesFieldSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=["float", "int", "str", "bool"])
+    time = serializers.DateTimeField(help_text="time of the field's newest point (UTC)")
+    value = serializers.JSONField(help_text="the newest value: number, string or boolean")
+
+
+class DeviceSeriesSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    measurement = serializers.CharField()
+    tags = serializers.DictField(child=serializers.CharField(), help_text="tags besides `device`")
+    fields = SeriesFieldSerializer(many=True)  # type: ignore[assignment]  # a declared field (the output key), not Serializer.fields
+
+
+class DeviceSeriesListSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    device = serializers.CharField(help_text="the device's name: the `device` tag and history's `device=`")
+    slug = serializers.CharField()
+    series = DeviceSeriesSerializer(many=True)

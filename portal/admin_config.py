@@ -1,4 +1,5 @@
-"""The Django admin, with one policy on top: no admin action runs on view permission alone.
+"""The Django admin, with two policies on top: no admin action runs on view permission alone, and a
+customer who finds the admin is told where their pages are (portal/admin_site.py).
 
 Django lets any staff user who can open a changelist run an action that declares no
 `allowed_permissions`. Actions change rows (ours revoke and rotate keys; third-party ones
@@ -32,6 +33,8 @@ def require_change_permission(site: admin.AdminSite) -> None:
 
 
 class BeaconAdminConfig(AdminConfig):
+    default_site = "portal.admin_site.BeaconAdminSite"  # imported once apps are loaded
+
     def ready(self) -> None:
         super().ready()  # autodiscover: every installed app's admin module is imported now
         require_change_permission(admin.site)

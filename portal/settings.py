@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "timeseries",
     "notifications",
     "ingest",
+    "quotas",
     # Last: the top layer (management commands such as setup_periodic_tasks, the post-migrate hook).
     "portal",
 ]
@@ -104,6 +105,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.organizations",
+                "portal.pages.context.page_settings",
             ],
         },
     },
@@ -242,6 +245,12 @@ PERIODIC_TASKS: dict[str, dict[str, object]] = {
         "task": "timeseries.prune_timeseries",
         "schedule": {"minute": "17", "hour": "3"},  # daily, off the hour
     },
+    # One fixed tick enqueues every scrape target whose own interval has elapsed (design decision 7).
+    "quotas-scrape-due": {
+        "task": "quotas.scrape_due",
+        "schedule": 10,
+        "options": {"expires": 10},
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -361,11 +370,26 @@ API_KEY_ROTATION_GRACE_HOURS = env_int("API_KEY_ROTATION_GRACE_HOURS", 24, minim
 STATUS_SECTIONS = {
     "store": "timeseries.health.store_status",
     "devices": "devices.selectors.device_status",
+    "scrape": "quotas.status_section.scrape_status",  # last scrape of each Kong target
 }
 
 # Members sign in here (Django's login view); API calls from their browser then carry the session.
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/api/docs/"
+LOGIN_REDIRECT_URL = "/"  # the landing page sends a member on to their organization's overview
+LOGOUT_REDIRECT_URL = "/"
+
+# Sections of the organization overview /o/<org>/ (portal/pages/sections.py), in order: a template snippet
+# and a dotted path to a callable (request, organization) -> context dict, or None to leave it out.
+OVERVIEW_SECTIONS = [
+    {"name": "devices", "template": "devices/overview_section.html", "context": "devices.sections.overview"},
+    {
+        "name": "notifications",
+        "template": "notifications/overview_section.html",
+        "context": "notifications.sections.overview",
+    },
+]
+# How often the device page's charts and latest values refresh themselves, in seconds.
+PAGES_REFRESH_SECONDS = 10
 
 # Checks run by /health/ready; each is a dotted path to a callable raising on failure.
 HEALTH_CHECKS = {
@@ -500,3 +524,11 @@ INFLUX_TIMEOUT_MS = env_int("INFLUX_TIMEOUT_MS", 5000, minimum=1)
 if TIMESERIES_BACKEND == "influx" and not INFLUX_URL:
     raise ImproperlyConfigured("TIMESERIES_BACKEND=influx needs INFLUX_URL.")
 HEALTH_CHECKS["store"] = "timeseries.health.check_store"
+
+# --- Gateway scraping and quotas (docs/quotas.md) ---
+# PUBLIC_URL (links in emails) and SCRAPE_ALLOW_PRIVATE (loopback/private targets) are in the Notifications block.
+SCRAPE_TIMEOUT_SECONDS = env_int("SCRAPE_TIMEOUT_SECONDS", 10, minimum=1)
+# A Kong node's whole /metrics (latency histograms included) must fit; larger answers fail the scrape.
+SCRAPE_MAX_BYTES = env_int("SCRAPE_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)
+SCRAPE_MAX_SERIES = env_int("SCRAPE_MAX_SERIES", 100_000, minimum=1)  # bandwidth series per target
+SCRAPE_MAX_LABEL_LENGTH = env_int("SCRAPE_MAX_LABEL_LENGTH", 256, minimum=1)

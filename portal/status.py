@@ -50,6 +50,9 @@ class StatusSerializer(serializers.Serializer[dict]):
     devices = serializers.DictField(
         child=serializers.IntegerField(), help_text="Device counts by state (devices.selectors)."
     )
+    scrape = serializers.DictField(
+        required=False, help_text="`scrape_targets`: the last scrape of each Kong target (quotas.status_section)."
+    )
 
 
 def status_sections(organization: Any, *, device_id: int | None = None) -> dict[str, Any]:

@@ -9,8 +9,9 @@ HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 export DEBUG=1 BEACON_DEMO=1
 export BEACON_URL="http://$HOST:$PORT"
-# Demo webhooks and scrape targets live on loopback; links in emails point at this demo.
+# Demo webhooks and scrape targets (the simulated Kong nodes) live on loopback; links in emails point at this demo.
 export SCRAPE_ALLOW_PRIVATE=1 PUBLIC_URL="$BEACON_URL"
+KONG_SIM_PORTS=${KONG_SIM_PORTS:-$((PORT + 1100)),$((PORT + 1101))}
 # The console keeps the banner and warnings; every record (access lines included) goes to logs/portal.log.
 export LOG_CONSOLE_LEVEL=${LOG_CONSOLE_LEVEL:-WARNING}
 
@@ -35,11 +36,13 @@ echo "==> Applying migrations (also writes the beat schedules: setup_periodic_ta
 $PY manage.py migrate --noinput
 echo "==> Seeding the demo organization, users, devices and keys"
 $PY manage.py demo_seed --url "$BEACON_URL"
+echo "==> Seeding the demo gateway services, scrape targets (simulated Kong nodes) and quotas"
+$PY manage.py quotas_demo_seed --ports "$KONG_SIM_PORTS"
 
 logins() {
   cat <<TXT
     Admin:     $BEACON_URL/admin/   (login admin / admin)
-    Customer:  customer / customer (a viewer of the Demo org, for the customer pages to come)
+    Customer:  customer / customer at $BEACON_URL/ (a viewer of the Demo org: overview, device pages, live charts)
     Keys:      var/demo-keys.env    manage.py: make manage ARGS='issuekey --help'
 TXT
 }
@@ -58,6 +61,10 @@ echo "==> Starting the portal on $BEACON_URL"
 # One worker: the demo's local-memory cache and rate-limit counters are per process.
 .venv/bin/gunicorn portal.wsgi --bind "$HOST:$PORT" --workers 1 --threads 4 \
   --log-level warning &
+pids+=($!)
+
+echo "==> Starting two simulated Kong nodes (2.8 and 3.7 formats) on $KONG_SIM_PORTS (var/kong.log)"
+$PY manage.py kong_simulator --host "$HOST" --ports "$KONG_SIM_PORTS" >var/kong.log 2>&1 &
 pids+=($!)
 
 echo "==> Starting the Celery worker and beat (logs in var/worker.log, var/beat.log)"
@@ -95,10 +102,14 @@ pids+=($!)
 cat <<TXT
 
   Beacon is running: $BEACON_URL/
-    Running:   web (gunicorn), Celery worker, Celery beat (${broker%%:*} broker), live data source
+    Running:   web (gunicorn), Celery worker, Celery beat (${broker%%:*} broker), live data source,
+               two simulated Kong nodes on $KONG_SIM_PORTS (scraped every 10 s)
 $(logins)
     API docs:  $BEACON_URL/api/docs/
     Readiness: $BEACON_URL/health/ready   (names the broker and the beat's last tick)
+    Bandwidth: curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/services/shop/bandwidth?start=-15m&step=1m'
+    Quotas:    curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/quotas/'
+               (shop's hourly quota crosses 80 % about 3 minutes in: the email is printed in var/worker.log)
     History:   curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/history?device=edge-01&measurement=cpu&field=usage_user'
   Logs: logs/portal.log (every request), var/worker.log, var/beat.log. Press Ctrl-C to stop.
 

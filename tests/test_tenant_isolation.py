@@ -3,7 +3,9 @@
 Every URL pattern is requested with org A's credentials — an API key holding every registered scope, and an
 org-admin member session — with each method its view answers:
 - a pattern with an object parameter is filled with org B's object (slug or id): the answer must be 404
-  (401/405 are allowed: they do not depend on the object), never 2xx or 403, which would leak existence;
+  (401/405, and a page's redirect to the sign-in form, are allowed: they do not depend on the object),
+  never 2xx or 403, which would leak existence; a pattern with an `org` parameter besides others (the
+  pages under /o/<org>/) is also tried with A's own org and B's objects, which must be 404 too;
 - a pattern without one is sent org B's names where it could take them (`?org=`, `?device=`, a body naming
   B's device): a 2xx answer must not contain any of B's data.
 Afterwards org B's devices and stored points must be exactly as before. A new endpoint that does not scope
@@ -19,7 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import clear_url_caches, path
 from rest_framework.response import Response
@@ -29,6 +34,7 @@ from rest_framework.views import APIView
 from accounts import services as accounts
 from accounts.models import Membership, Organization
 from accounts.scopes import registered_scopes
+from accounts.tenancy import page_organization
 from devices import services as devices
 from devices.models import Device
 from tests.urlwalk import walk
@@ -88,7 +94,28 @@ class OrgB:
         )
 
 
-def isolation_problems(clients: dict[str, Any], b: OrgB) -> list[str]:
+def _object_answer_ok(response: Any) -> bool:
+    if response.status_code in (401, 404, 405):
+        return True
+    # A page answers a caller without a session (the API key) with the sign-in form, whatever the object.
+    return response.status_code == 302 and response["Location"].startswith(settings.LOGIN_URL)
+
+
+def _urls(route: Route, b: OrgB, own_org: str | None) -> list[str]:
+    url = "/" + route.route
+    for name in route.parameters:
+        url = re.sub(rf"<(?:\w+:)?{name}>", str(b.parameter(name)), url)
+    urls = [url]
+    if own_org is not None and "org" in route.parameters and len(route.parameters) > 1:
+        mixed = "/" + route.route
+        for name in route.parameters:
+            value = own_org if name == "org" else str(b.parameter(name))
+            mixed = re.sub(rf"<(?:\w+:)?{name}>", value, mixed)
+        urls.append(mixed)  # my organization, their device
+    return urls
+
+
+def isolation_problems(clients: dict[str, Any], b: OrgB, own_org: str | None = None) -> list[str]:
     problems: list[str] = []
     query = {"org": b.org.slug, "device": b.device.name, "field": "cpu"}
     body = f"edge,device={b.device.name} cpu=1".encode()
@@ -99,30 +126,26 @@ def isolation_problems(clients: dict[str, Any], b: OrgB) -> list[str]:
         if route.route.startswith("^") or "(?P<" in route.route:
             problems.append(f"{route.route}: regex route; give it a named converter or a case here")
             continue
-        url = "/" + route.route
         missing = [p for p in route.parameters if b.parameter(p) is None]
         if missing:
             problems.append(f"{route.route}: no org-B value for parameter(s) {missing}; add them to OrgB.parameter")
             continue
-        for name in route.parameters:
-            url = re.sub(rf"<(?:\w+:)?{name}>", str(b.parameter(name)), url)
-        for who, client in clients.items():
-            for method in route.methods:
-                send = getattr(client, method)
-                if method == "get":
-                    response = send(url, query)
-                else:
-                    response = send(f"{url}?org={b.org.slug}", data=body, content_type="text/plain")
-                where = f"{method.upper()} {route.route} as {who}: {response.status_code}"
-                if route.parameters:
-                    if response.status_code not in (401, 404, 405):
-                        problems.append(f"{where}, expected 404 for org B's object")
-                elif response.status_code >= 500:
-                    problems.append(f"{where}")
-                elif 200 <= response.status_code < 300:
-                    leaked = [m.decode() for m in b.markers() if m in response.content]
-                    if leaked:
-                        problems.append(f"{where} and shows org B's {leaked}")
+        for url, who, method in [(u, w, m) for u in _urls(route, b, own_org) for w in clients for m in route.methods]:
+            send = getattr(clients[who], method)
+            if method == "get":
+                response = send(url, query)
+            else:
+                response = send(f"{url}?org={b.org.slug}", data=body, content_type="text/plain")
+            where = f"{method.upper()} {url} ({route.route}) as {who}: {response.status_code}"
+            if route.parameters:
+                if not _object_answer_ok(response):
+                    problems.append(f"{where}, expected 404 for org B's object")
+            elif response.status_code >= 500:
+                problems.append(f"{where}")
+            elif 200 <= response.status_code < 300:
+                leaked = [m.decode() for m in b.markers() if m in response.content]
+                if leaked:
+                    problems.append(f"{where} and shows org B's {leaked}")
     if b.state() != before:
         problems.append(f"org B's data changed: {before} -> {b.state()}")
     return problems
@@ -154,11 +177,17 @@ def org_a_clients(org: Organization, issue_key: Any, client_for: Any, settings: 
     return {"key with every scope": key, "member session": session}
 
 
-def test_every_route_is_scoped_to_the_callers_org(org_a_clients: dict[str, Any], org_b: OrgB) -> None:
+def test_every_route_is_scoped_to_the_callers_org(
+    org_a_clients: dict[str, Any], org_b: OrgB, org: Organization
+) -> None:
     routes = [r.route for r in walk() if not is_public(r.route)]
     # The walk sees the API (reads and writes); a route added later is checked the same way.
     assert {"api/v1/devices/", "api/v1/status", "api/v1/history", "api/v1/metrics", "api/v2/write"} <= set(routes)
-    assert isolation_problems(org_a_clients, org_b) == []
+    # ... and the pages, with an org slug and a device slug in the path, and the series discovery.
+    assert {"", "o/<slug:org>/", "o/<slug:org>/devices/<slug:device>/", "api/v1/devices/<str:slug>/series"} <= set(
+        routes
+    )
+    assert isolation_problems(org_a_clients, org_b, own_org=org.slug) == []
     stored = get_store().query(
         tenant=str(org_b.org.id),
         measurement="edge",
@@ -190,7 +219,15 @@ class _UnscopedList(APIView):
         return Response([d.name for d in Device.objects.all()])
 
 
-def test_an_unscoped_endpoint_fails_the_walk(org_a_clients: dict[str, Any], org_b: OrgB, settings: Any) -> None:
+@login_required
+def _half_scoped_page(request: HttpRequest, org: str, device: str) -> HttpResponse:
+    page_organization(request.user, org)  # checks the org ...
+    return HttpResponse(Device.objects.get(slug=device).name)  # ... but not that the device is in it
+
+
+def test_an_unscoped_endpoint_fails_the_walk(
+    org_a_clients: dict[str, Any], org_b: OrgB, org: Organization, settings: Any
+) -> None:
     from portal import urls
 
     leaky = types.ModuleType("tests._leaky_urls")
@@ -198,14 +235,24 @@ def test_an_unscoped_endpoint_fails_the_walk(org_a_clients: dict[str, Any], org_
         *urls.urlpatterns,
         path("api/v1/leaky/<slug:device>/", _UnscopedDevice.as_view()),
         path("api/v1/leaky-list/", _UnscopedList.as_view()),
+        path("o/<slug:org>/leaky/<slug:device>/", _half_scoped_page),
     ]
     sys.modules[leaky.__name__] = leaky
     settings.ROOT_URLCONF = leaky.__name__
     clear_url_caches()
     try:
-        problems = isolation_problems(org_a_clients, org_b)
+        problems = isolation_problems(org_a_clients, org_b, own_org=org.slug)
     finally:
         del sys.modules[leaky.__name__]
         clear_url_caches()
-    assert "GET api/v1/leaky/<slug:device>/ as key with every scope: 200, expected 404 for org B's object" in problems
-    assert f"GET api/v1/leaky-list/ as member session: 200 and shows org B's ['{B_DEVICE}']" in problems
+    assert (
+        f"GET /api/v1/leaky/{B_DEVICE}/ (api/v1/leaky/<slug:device>/) as key with every scope: 200, "
+        "expected 404 for org B's object"
+    ) in problems
+    assert f"GET /api/v1/leaky-list/ (api/v1/leaky-list/) as member session: 200 and shows org B's ['{B_DEVICE}']" in (
+        problems
+    )
+    # The page checks the org in its URL but not that the device belongs to it: only the mixed URL shows it.
+    page = f"GET /o/{org.slug}/leaky/{B_DEVICE}/ (o/<slug:org>/leaky/<slug:device>/) as member session: 200"
+    assert f"{page}, expected 404 for org B's object" in problems
+    assert not any(p.startswith(f"GET /o/{org_b.org.slug}/leaky/") for p in problems)

@@ -44,6 +44,25 @@ class SeriesResult:
     points: list[tuple[int, FieldValue | None]] = dataclasses.field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class FieldLatest:
+    """One field of a series: its stored type and its newest point."""
+
+    name: str
+    kind: str  # "float", "int", "str" or "bool"
+    time_ns: int
+    value: FieldValue
+
+
+@dataclass(slots=True)
+class SeriesInfo:
+    """One stored series (measurement + tag set, the tenant tag left out) and the fields it holds."""
+
+    measurement: str
+    tags: dict[str, str]
+    fields: list[FieldLatest] = dataclasses.field(default_factory=list)  # sorted by name
+
+
 class StoreError(Exception):
     """The store rejected an operation for a reason retrying will not fix.
 
@@ -99,6 +118,10 @@ class TimeSeriesStore(Protocol):
         points in the range (a series without one of the tags counts as its "" value), ordered by those
         values. More than `max_groups` such groups for a field raises StoreTooManyGroups.
         """
+
+    def series(self, *, tenant: str, tags: TagFilter | None = None) -> list[SeriesInfo]:
+        """Every series of `tenant` matching all `tags`, each with its fields' types and newest points;
+        sorted by measurement, then tags. Series whose points have all been pruned are left out."""
 
     def ping(self) -> None:
         """Return if the store answers; raise StoreUnavailable otherwise."""

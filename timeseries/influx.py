@@ -25,8 +25,10 @@ from influxdb_client.rest import ApiException
 from timeseries.base import (
     TENANT_TAG,
     Aggregation,
+    FieldLatest,
     FieldValue,
     Point,
+    SeriesInfo,
     SeriesResult,
     StoreError,
     StoreQueryInvalid,
@@ -191,11 +193,7 @@ class InfluxStore:
         max_groups: int | None = None,
     ) -> list[SeriesResult]:
         wanted = validate_query(agg, tags, group_by, max_groups)
-        where = [f"{quote_ident(TENANT_TAG)} = {quote_string(tenant)}"]
-        for key, values in sorted(wanted.items()):
-            # Parenthesised so an OR of values can never loosen the tenant term it is ANDed with.
-            where.append("(" + " OR ".join(f"{quote_ident(key)} = {quote_string(v)}" for v in values) + ")")
-        where += [f"time >= {to_ns(start)}", f"time < {to_ns(end)}"]
+        where = [*_where_tags(tenant, wanted), f"time >= {to_ns(start)}", f"time < {to_ns(end)}"]
         groups = [quote_ident(name) for name in group_by]
         if groups and max_groups is not None:
             self._check_group_count(measurement, fields, " AND ".join(where), groups, max_groups)
@@ -262,6 +260,43 @@ class InfluxStore:
             # Errors (e.g. a field of another type) are left for the main query to report the usual way.
             if len(result.get("series", [])) > max_groups:
                 raise StoreTooManyGroups(max_groups)
+
+    def series(self, *, tenant: str, tags: TagFilter | None = None) -> list[SeriesInfo]:
+        where = " AND ".join(_where_tags(tenant, validate_query("last", tags, ())))
+        shown = self.influxql([f"SHOW MEASUREMENTS WHERE {where}"])[0]
+        measurements = sorted({row[0] for series in shown.get("series", []) for row in series.get("values", [])})
+        if not measurements:
+            return []
+        # Field keys are per measurement across tenants; a field this tenant never wrote finds no series below.
+        pairs = sorted(self.field_kinds(measurements).items())
+        statements = [
+            f"SELECT last({quote_ident(f)}) FROM {quote_ident(m)} WHERE {where} GROUP BY *"  # noqa: S608
+            for (m, f), _ in pairs
+        ]
+        found: dict[tuple[str, tuple[tuple[str, str], ...]], SeriesInfo] = {}
+        for ((measurement, field), kind), result in zip(pairs, self.influxql(statements), strict=True):
+            for series in result.get("series", []):
+                series_tags = {k: v for k, v in series.get("tags", {}).items() if k != TENANT_TAG and v != ""}
+                for time_ns, value in series.get("values", [])[:1]:
+                    if value is None:
+                        continue
+                    key = (measurement, tuple(sorted(series_tags.items())))
+                    info = found.setdefault(key, SeriesInfo(measurement=measurement, tags=series_tags))
+                    # One selector per statement, so the time is the point's own (several would give epoch 0).
+                    info.fields.append(
+                        FieldLatest(name=field, kind=kind, time_ns=int(time_ns), value=_convert(value, kind, "last"))
+                    )
+        for info in found.values():
+            info.fields.sort(key=lambda f: f.name)
+        return [found[key] for key in sorted(found)]
+
+
+def _where_tags(tenant: str, wanted: Mapping[str, tuple[str, ...]]) -> list[str]:
+    where = [f"{quote_ident(TENANT_TAG)} = {quote_string(tenant)}"]
+    for key, values in sorted(wanted.items()):
+        # Parenthesised so an OR of values can never loosen the tenant term it is ANDed with.
+        where.append("(" + " OR ".join(f"{quote_ident(key)} = {quote_string(v)}" for v in values) + ")")
+    return where
 
 
 def _raise_first_error(results: list[dict[str, Any]]) -> None:

@@ -25,8 +25,10 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 
 from timeseries.base import (
     Aggregation,
+    FieldLatest,
     FieldValue,
     Point,
+    SeriesInfo,
     SeriesResult,
     StoreError,
     StoreQueryInvalid,
@@ -43,6 +45,7 @@ _STAGING = "beacon_points_in"
 # Up to this many (series, field, time) rows a write uses one multi-row INSERT instead of COPY + temp table:
 # for a single push the temp-table TRUNCATE and COPY round trips cost more than the rows (docs/benchmarks.md).
 SMALL_WRITE_ROWS = 100
+_LATEST_CHUNK = 400  # (series, field) pairs per newest-point query: 800 parameters, far below either database's cap
 _MEMO_MAX = 100_000  # entries per memo; cleared when full (a refill costs one query per series / field)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -276,14 +279,8 @@ class SqlStore:
     def _groups(
         self, tenant: str, measurement: str, tags: Mapping[str, tuple[str, ...]], group_by: Sequence[str]
     ) -> list[tuple[tuple[tuple[str, str], ...], list[int]]]:
-        series = Series.objects.filter(tenant=tenant, measurement=measurement)
-        single = {k: v[0] for k, v in tags.items() if len(v) == 1}
-        if single and connection.vendor == "postgresql":
-            series = series.filter(tags__contains=single)  # jsonb @>, served by the tenant index + filter
         grouped: dict[tuple[tuple[str, str], ...], list[int]] = defaultdict(list)
-        for sid, series_tags in series.values_list("id", "tags"):
-            if any(series_tags.get(k) not in values for k, values in tags.items()):
-                continue
+        for sid, _measurement, series_tags in _matching_series(tenant, tags, measurement=measurement):
             # A series without a group_by tag falls in the "" group, as in InfluxDB.
             key = tuple((name, series_tags.get(name, "")) for name in group_by)
             grouped[key].append(sid)
@@ -365,10 +362,80 @@ class SqlStore:
                 found[int(index)].append((int(t), _convert(v, kind, convert_agg)))
         return found
 
+    def series(self, *, tenant: str, tags: TagFilter | None = None) -> list[SeriesInfo]:
+        wanted = validate_query("last", tags, ())
+        with db_errors():
+            found = sorted(_matching_series(tenant, wanted), key=lambda row: (row[1], sorted(row[2].items())))
+            if not found:
+                return []
+            kinds: dict[str, list[tuple[str, str]]] = defaultdict(list)
+            for measurement, field, kind in FieldType.objects.filter(
+                tenant=tenant, measurement__in={row[1] for row in found}
+            ).values_list("measurement", "field", "kind"):
+                kinds[measurement].append((field, kind))
+            # Field types are per measurement; which fields a series really holds is what the newest-point
+            # query finds, so every (series, field of its measurement) pair is asked and empty ones drop out.
+            pairs = [(sid, field, kind) for sid, measurement, _ in found for field, kind in kinds[measurement]]
+            latest: dict[int, list[FieldLatest]] = defaultdict(list)
+            for start in range(0, len(pairs), _LATEST_CHUNK):
+                for sid, point in _latest_points(pairs[start : start + _LATEST_CHUNK]):
+                    latest[sid].append(point)
+        return [
+            SeriesInfo(measurement=m, tags=dict(t), fields=sorted(latest[sid], key=lambda f: f.name))
+            for sid, m, t in found
+            if latest[sid]
+        ]
+
     def ping(self) -> None:
         with db_errors(), connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+
+
+def _matching_series(
+    tenant: str, tags: Mapping[str, tuple[str, ...]], *, measurement: str | None = None
+) -> list[tuple[int, str, dict[str, str]]]:
+    """(id, measurement, tags) of the tenant's series (of one measurement, if given) matching the normalized
+    filter: every tag present with one of its values."""
+    series = Series.objects.filter(tenant=tenant)
+    if measurement is not None:
+        series = series.filter(measurement=measurement)
+    single = {k: v[0] for k, v in tags.items() if len(v) == 1}
+    if single and connection.vendor == "postgresql":
+        series = series.filter(tags__contains=single)  # jsonb @>, served by the tenant index + filter
+    return [
+        (sid, name, series_tags)
+        for sid, name, series_tags in series.values_list("id", "measurement", "tags")
+        if all(series_tags.get(k) in values for k, values in tags.items())
+    ]
+
+
+def _latest_points(pairs: Sequence[tuple[int, str, str]]) -> list[tuple[int, FieldLatest]]:
+    """The newest point of each (series id, field, kind); pairs without points give nothing.
+
+    The MAX is a backward probe of the (series, field, time) primary key per pair on both databases,
+    so the cost is one index lookup per pair, not a scan of the device's history.
+    """
+    values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS TEXT))"] * len(pairs))
+    sql = (
+        f"WITH pairs(series_id, field) AS (VALUES {values}) "  # noqa: S608 - placeholders only
+        f"SELECT d.series_id, d.field, d.time_ns, {', '.join(_COLUMN.values())} FROM pairs p "
+        f"JOIN {_POINTS} d ON d.series_id = p.series_id AND d.field = p.field AND d.time_ns = "
+        f"(SELECT MAX(x.time_ns) FROM {_POINTS} x WHERE x.series_id = p.series_id AND x.field = p.field)"
+    )
+    kinds = {(sid, field): kind for sid, field, kind in pairs}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for sid, field, _ in pairs for value in (sid, field)])
+        rows = cursor.fetchall()
+    found = []
+    for sid, field, time_ns, *columns in rows:
+        kind = kinds[(sid, field)]
+        value = columns[list(_COLUMN).index(kind)]
+        if value is not None:
+            found.append(
+                (sid, FieldLatest(name=field, kind=kind, time_ns=int(time_ns), value=_convert(value, kind, "last")))
+            )
+    return found
 
 
 def _rows(

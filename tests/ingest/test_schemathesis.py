@@ -31,11 +31,15 @@ def test_every_operation_conforms_and_never_answers_5xx(
     assert {f"{op.method.upper()} {op.path}" for op in operations} == {
         "GET /api/v1/devices/",
         "GET /api/v1/devices/{slug}",
+        "GET /api/v1/devices/{slug}/series",
         "GET /api/v1/history",
         "POST /api/v1/metrics",
         "GET /api/v1/status",
         "POST /api/v2/write",
         "GET /api/v1/whoami",
+        "GET /api/v1/services/",
+        "GET /api/v1/services/{name}/bandwidth",
+        "GET /api/v1/quotas/",
     }
     calls = 0
     for operation in operations:

@@ -247,6 +247,48 @@ def test_the_tenant_tag_cannot_be_queried_or_grouped(store: TimeSeriesStore) -> 
         q(store, ["v"], group_by=["beacon_tenant"])
 
 
+def _described(store: TimeSeriesStore, tenant: str, tags: dict[str, str]) -> list[tuple[object, ...]]:
+    return [
+        (s.measurement, s.tags, [(f.name, f.kind, f.time_ns, f.value) for f in s.fields])
+        for s in store.series(tenant=tenant, tags=tags)
+    ]
+
+
+def test_series_lists_every_series_with_field_types_and_newest_points(store: TimeSeriesStore) -> None:
+    total = {"device": "d1", "cpu": "cpu-total"}
+    store.write(
+        tenant=TENANT,
+        points=[
+            Point("cpu", total, {"usage_user": 1.5, "n": 3}, NS0),
+            Point("cpu", total, {"usage_user": 2.5}, NS0 + MIN),  # newer; `n` keeps its older point
+            Point("mem", {"device": "d1"}, {"used": 10, "ok": True, "state": "fine"}, NS0 + 2 * MIN),
+            Point("net", {"device": "d1", "interface": "eth1"}, {"bytes": 7}, NS0 + SEC),
+            Point("net", {"device": "d1", "interface": "eth0"}, {"bytes": 5}, NS0),
+            Point("cpu", {"device": "d2"}, {"usage_user": 99.0}, NS0),  # another device
+        ],
+    )
+    store.write(tenant=OTHER, points=[Point("disk", {"device": "d1"}, {"used": 1}, NS0)])  # same device name
+    assert _described(store, TENANT, {"device": "d1"}) == [
+        ("cpu", total, [("n", "int", NS0, 3), ("usage_user", "float", NS0 + MIN, 2.5)]),
+        (
+            "mem",
+            {"device": "d1"},
+            [
+                ("ok", "bool", NS0 + 2 * MIN, True),
+                ("state", "str", NS0 + 2 * MIN, "fine"),
+                ("used", "int", NS0 + 2 * MIN, 10),
+            ],
+        ),
+        ("net", {"device": "d1", "interface": "eth0"}, [("bytes", "int", NS0, 5)]),
+        ("net", {"device": "d1", "interface": "eth1"}, [("bytes", "int", NS0 + SEC, 7)]),
+    ]
+    assert _described(store, OTHER, {"device": "d1"}) == [("disk", {"device": "d1"}, [("used", "int", NS0, 1)])]
+    assert _described(store, TENANT, {"device": "nope"}) == []
+    assert [s.measurement for s in store.series(tenant=TENANT)] == ["cpu", "cpu", "mem", "net", "net"]
+    with pytest.raises(StoreError, match="reserved for the tenant"):
+        store.series(tenant=TENANT, tags={"beacon_tenant": OTHER})
+
+
 def _two_mounts(store: TimeSeriesStore) -> None:
     # The agent's disk points: one series per mount, both on one device.
     store.write(

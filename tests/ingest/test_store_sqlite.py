@@ -46,6 +46,8 @@ out["raw"] = [[r.field, r.tags, r.points] for r in res]
 res = store.query(tenant="1", measurement="cpu", fields=["v"], start=T0 - timedelta(minutes=1), end=end,
                   step=timedelta(minutes=1), agg="sum", group_by=["host"])
 out["grouped"] = [[r.tags, r.points] for r in res]
+out["described"] = [[i.measurement, i.tags, [[f.name, f.kind, f.time_ns, f.value] for f in i.fields]]
+                    for i in store.series(tenant="1", tags={"host": "b"})]
 res = store.query(tenant="1", measurement="cpu", fields=["v"], start=T0 - timedelta(minutes=1), end=end,
                   step=timedelta(minutes=1), agg="last", group_by=["host"], tags={"host": ["b", "a,b=c d"]},
                   max_groups=2)
@@ -92,5 +94,9 @@ def test_sql_backend_on_sqlite(tmp_path: Path) -> None:
     ]
     assert out["capped"] == "more than 1 groups"
     assert out["conflict"] == "field type conflict: 'cpu'.'s' is int in this write but str in the store"
+    # The newest point of each field host b holds (v was overwritten with 6.0), on SQLite's CTE + MAX probe.
+    assert out["described"] == [
+        ["cpu", {"host": "b"}, [["b", "bool", before, True], ["s", "str", before, "up"], ["v", "float", before, 6.0]]]
+    ]
     # Everything before NS0 + 1 s: host b's 3 values, the first point's v and n, tenant 2's point.
     assert out["pruned"] == 6

@@ -61,6 +61,19 @@ def rows(org, other_org, device, django_user_model) -> None:
 
     SolarSchedule.objects.create(event="sunrise", latitude=0, longitude=0)
     ClockedSchedule.objects.create(clocked_time=timezone.now())
+    _quota_rows(org)
+
+
+def _quota_rows(org: Any) -> None:
+    from django.utils import timezone
+
+    from quotas.models import GatewayService, Quota, ScrapeTarget, UsagePeriod
+
+    service = GatewayService.objects.create(organization=org, name="shop", kong_service="shop-svc")
+    Quota.objects.create(service=service, limit_bytes=1000)
+    ScrapeTarget.objects.create(organization=org, url="http://127.0.0.1:9/metrics")
+    now = timezone.now()
+    UsagePeriod.objects.create(service=service, start=now, end=now, egress_bytes=5)
 
 
 @pytest.fixture

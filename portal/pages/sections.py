@@ -1,0 +1,44 @@
+"""Sections of the organization overview, registered in settings.OVERVIEW_SECTIONS.
+
+Each entry names a template snippet and, by dotted path, a callable `(request, organization) -> dict | None`
+giving its context (None leaves the section out). The overview imports the callables, never the other way
+round, so an app adds its section by adding a line to settings when it lands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.module_loading import import_string
+
+from accounts.models import Organization
+
+
+class SectionContext(Protocol):
+    def __call__(self, request: HttpRequest, organization: Organization) -> dict[str, Any] | None: ...
+
+
+@dataclass(frozen=True)
+class RenderedSection:
+    name: str
+    template: str
+    context: dict[str, Any]
+
+
+@cache
+def _callable(path: str) -> SectionContext:
+    found: SectionContext = import_string(path)
+    return found
+
+
+def overview_sections(request: HttpRequest, organization: Organization) -> list[RenderedSection]:
+    sections = []
+    for entry in settings.OVERVIEW_SECTIONS:
+        context = _callable(entry["context"])(request, organization)
+        if context is not None:
+            sections.append(RenderedSection(entry["name"], entry["template"], context))
+    return sections
