@@ -29,6 +29,7 @@ from accounts import services as accounts
 from accounts.models import Membership, Organization
 from accounts.scopes import registered_scopes
 from devices import services as devices
+from quotas.models import GatewayService
 from tests.proxy import TcpProxy
 from tests.servers import GunicornPortal, InfluxServer
 from tests.urlwalk import Route, fill, walk
@@ -42,12 +43,20 @@ FROZEN_BOUND_S = 8.0  # loose: the longest wait is the database's answer deadlin
 EXAMPLES: dict[str, dict[str, tuple[Any, str]]] = {
     "api/v1/metrics": {"post": (f'{{"device": "{DEVICE}", "metrics": {{"cpu": 1.5}}}}', "application/json")},
 }
+# A path parameter -> the name of the object the stack creates for it (default: the device's slug).
+PARAMETERS = {"name": "walk-svc"}  # quotas' /services/<name>/bandwidth
 # The routes each dependency's outage must turn into a 503 (the others must not change at all).
 NEEDS = {
     # Writes and history of a known device may still succeed on the influx backend while the key and the
     # device are in the process's memos (API_KEY_CACHE_SECONDS); the device list always reads the database.
     "database": {"api/v1/devices/", "api/v1/devices/<str:slug>"},
-    "store": {"api/v1/metrics", "api/v2/write", "api/v1/history"},
+    "store": {
+        "api/v1/metrics",
+        "api/v2/write",
+        "api/v1/history",
+        "api/v1/devices/<str:slug>/series",
+        "api/v1/services/<str:name>/bandwidth",
+    },
     "broker": set(),  # no API route enqueues today; one that does must answer a 503 here, or queue elsewhere
 }
 
@@ -79,7 +88,7 @@ class Stack:
 
     def call(self, route: Route, method: str, who: str) -> Answer:
         payload, content_type = EXAMPLES.get(route.route, {}).get(method) or _default_request(method)
-        url = self.portal.url + fill(route.route, {p: self.slug for p in route.parameters})
+        url = self.portal.url + fill(route.route, {p: PARAMETERS.get(p, self.slug) for p in route.parameters})
         kwargs = dict(self.credentials[who])
         if method == "get":
             kwargs["params"] = payload
@@ -144,6 +153,7 @@ def _stack(
     user = db.get("USER") or "postgres"
     prefix = f"beacon-walk-{uuid.uuid4().hex[:8]}:"
     devices.device_create(organization=org, name=DEVICE)
+    GatewayService.objects.create(organization=org, name=PARAMETERS["name"], kong_service="walk-svc")
     member = User.objects.create_user(username="walker", password="pw-for-tests-only")
     accounts.membership_grant(user=member, organization=org, role=Membership.Role.ADMIN)
     settings.SECRET_KEY = "walk-test-secret-key-" + "y" * 50  # signs the session made here and checked there
