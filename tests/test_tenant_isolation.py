@@ -37,7 +37,7 @@ from accounts.scopes import registered_scopes
 from accounts.tenancy import page_organization
 from devices import services as devices
 from devices.models import Device
-from tests.urlwalk import walk
+from tests.urlwalk import Route, walk
 from timeseries import get_store
 from timeseries.models import DataPoint, Series
 

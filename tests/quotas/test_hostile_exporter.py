@@ -6,6 +6,7 @@ snapshot, no stored point), and leave the process able to scrape an honest node 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -86,10 +87,8 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def do_GET(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # the scraper hung up: what it should do
             BEHAVIOURS[self.path.strip("/")](self)
-        except OSError:  # the scraper hung up: what it should do
-            pass
 
 
 @pytest.fixture
