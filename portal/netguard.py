@@ -16,10 +16,12 @@ Layer 1: no models, no app imports.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import urllib.parse
 from dataclasses import dataclass, field
 
@@ -162,7 +164,12 @@ def request(
     max_response_bytes: int = 64 * 1024,
     allow_private: bool | None = None,
 ) -> Response:
-    """One HTTP request, no redirects followed. Raises UnsafeUrl (refused) or OSError (network, bad answer)."""
+    """One HTTP request, no redirects followed. Raises UnsafeUrl (refused) or OSError (network, bad answer).
+
+    `timeout` bounds the whole exchange (connect, headers, body), not each socket read: a peer that drips a
+    byte every few seconds would otherwise hold the caller (a worker) for as long as it likes. On expiry
+    the socket is shut down and TimeoutError raised.
+    """
     scheme, host, port = _split(url)
     addresses = resolve(host, port, allow_private=allow_private)
     parts = urllib.parse.urlsplit(url)
@@ -171,10 +178,16 @@ def request(
     for address in addresses:
         cls = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
         connection = cls(host, port, address, timeout)
+        expired = threading.Event()
+        watchdog = threading.Timer(timeout, _abort, args=(connection, expired))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             connection.request(method, target, body=body, headers=headers or {})
             reply = connection.getresponse()
             data = reply.read(max_response_bytes + 1)
+            if expired.is_set():
+                raise TimeoutError(f"no complete answer within {timeout:g}s")
             return Response(
                 status=reply.status,
                 headers={k.lower(): v for k, v in reply.getheaders()},
@@ -183,9 +196,23 @@ def request(
             )
         except ConnectionRefusedError as exc:  # try the name's next address, as browsers do
             last_error = exc
-        except http.client.HTTPException as exc:  # a malformed answer is a network failure to callers
-            raise OSError(f"bad HTTP response: {type(exc).__name__}") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            if expired.is_set():
+                raise TimeoutError(f"no complete answer within {timeout:g}s") from None
+            if isinstance(exc, OSError):
+                raise
+            raise OSError(f"bad HTTP response: {type(exc).__name__}") from exc  # malformed: a network failure
         finally:
+            watchdog.cancel()
             connection.close()
     assert last_error is not None
     raise last_error
+
+
+def _abort(connection: http.client.HTTPConnection, expired: threading.Event) -> None:
+    """The deadline passed: wake the reading thread (shutdown interrupts a blocked recv; close alone does not)."""
+    expired.set()
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)

@@ -191,7 +191,18 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # With acks_late an unacknowledged task is redelivered after the visibility timeout; keep it above
     # the hard time limit so a long task is never run twice while still running.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(3600, 2 * CELERY_TASK_TIME_LIMIT)}
+    # Socket timeouts: kombu's Redis transport waits forever by default, so a frozen broker (stopped
+    # process, black-holed network) would hang every publish, a request enqueueing on commit, and
+    # /health/ready. The worker's BRPOP waits 1 s, below this timeout.
+    _BROKER_TIMEOUT_S = env_int("CELERY_BROKER_TIMEOUT_MS", 2000, minimum=100) / 1000
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": max(3600, 2 * CELERY_TASK_TIME_LIMIT),
+        "socket_timeout": _BROKER_TIMEOUT_S,
+        "socket_connect_timeout": _BROKER_TIMEOUT_S,
+    }
+# A publish retries twice within about half a second, then raises: callers that enqueue keep a row
+# the periodic sweep picks up (notifications' Delivery), so a broker outage only delays work.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 # No result backend by default: tasks are fire-and-forget and record their outcome in the database and
 # the logs; nothing waits on a result. Set one (e.g. redis://host:6379/2) only if a feature needs results.
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None

@@ -115,7 +115,12 @@ def parse_bandwidth(text: str, *, max_series: int = 50_000, max_label_length: in
     memo = _LABELS_MEMO
     readings: list[tuple[tuple[str, str, str, str, str] | str, float]] = []
     unknown: list[tuple[int, str, str]] = []  # (index in readings, head, line)
-    for line in bandwidth_lines(text):
+    lines = bandwidth_lines(text)
+    # Every series is one line of a node's exposition: refuse before parsing, which costs about 30 µs a line
+    # (a 32 MiB answer of 450,000 series took 13 s of a worker's CPU before reaching the check below).
+    if len(lines) > max_series:
+        raise ExpositionError(f"more than {max_series} bandwidth series (SCRAPE_MAX_SERIES)")
+    for line in lines:
         brace = line.rfind("}")
         head = line[: brace + 1]
         known = memo.get(head) if brace > 0 else None

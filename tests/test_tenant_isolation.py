@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 import sys
 import types
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
-from django.urls import URLPattern, URLResolver, clear_url_caches, get_resolver, path
+from django.urls import clear_url_caches, path
 from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
@@ -38,6 +37,7 @@ from accounts.scopes import registered_scopes
 from accounts.tenancy import page_organization
 from devices import services as devices
 from devices.models import Device
+from tests.urlwalk import Route, walk
 from timeseries import get_store
 from timeseries.models import DataPoint, Series
 
@@ -53,33 +53,8 @@ PUBLIC = {
     "accounts/logout/": "ends the caller's own session",
     "admin/": "Django admin: staff only (others are redirected to its login); staff see every org by design",
 }
-METHODS = ("get", "post", "put", "patch", "delete")
 B_DEVICE = "gw-b-secret-01"
 B_VALUE = "4242.5"
-
-
-@dataclass(frozen=True)
-class Route:
-    route: str  # e.g. "api/v1/devices/<slug:device>/"
-    methods: tuple[str, ...]
-    parameters: tuple[str, ...]
-
-
-def _methods(callback: Any) -> tuple[str, ...]:
-    view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
-    if view_class is None:
-        return ("get", "post")  # a function view: try both
-    return tuple(m for m in METHODS if hasattr(view_class, m))
-
-
-def walk(patterns: list[Any] | None = None, prefix: str = "") -> Iterator[Route]:
-    for entry in get_resolver().url_patterns if patterns is None else patterns:
-        route = prefix + str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            yield from walk(entry.url_patterns, route)
-        elif isinstance(entry, URLPattern):
-            params = tuple(re.findall(r"<(?:\w+:)?(\w+)>", route))
-            yield Route(route, _methods(entry.callback), params)
 
 
 def is_public(route: str) -> bool:

@@ -91,6 +91,10 @@ class StoreTooManyGroups(StoreQueryInvalid):
 class StoreUnavailable(StoreError):
     """The store cannot be reached or timed out; retrying later may succeed (→ 503)."""
 
+    # Read by portal.api.errors (which imports no app): any view that lets this escape answers a JSON 503
+    # with Retry-After, and the outage is logged once, instead of Django's HTML 500.
+    outage = "time-series store"
+
 
 class TimeSeriesStore(Protocol):
     name: str  # "sql" or "influx"

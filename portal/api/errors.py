@@ -15,7 +15,7 @@ from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from portal.logging import database_outage
+from portal.logging import database_outage, store_outage
 
 ERROR_CODES = {
     status.HTTP_400_BAD_REQUEST: "invalid",
@@ -134,6 +134,13 @@ def dependency_error(exc: Exception) -> Exception:
     Returned as a DRF APIException, so an authentication class can raise it and DRF marks the request
     unauthenticated instead of retrying the lookup on the next `request.user` access.
     """
+    if getattr(exc, "outage", None) == store_outage.dependency:  # timeseries.StoreUnavailable, not caught by a view
+        store_outage.down(exc)
+        return _Answered(
+            Unavailable(
+                "The time-series store is unavailable; retry later.", retry_after=settings.OUTAGE_RETRY_AFTER_SECONDS
+            )
+        )
     if isinstance(exc, (OperationalError, InterfaceError)):
         database_outage.down(exc)
         return _Answered(
