@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.broker import transport_options
 from portal.env import (
     env_bool,
     env_database,
@@ -180,26 +181,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimu
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be above CELERY_TASK_SOFT_TIME_LIMIT.")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _CELERY_DIR = VAR_DIR / "celery"
-    _CELERY_FOLDERS = {"data_folder_in": "queue", "data_folder_out": "queue", "control_folder": "control"}
-    for _folder in set(_CELERY_FOLDERS.values()):
-        (_CELERY_DIR / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-        key: str(_CELERY_DIR / folder) for key, folder in _CELERY_FOLDERS.items()
-    }
-else:
-    # With acks_late an unacknowledged task is redelivered after the visibility timeout; keep it above
-    # the hard time limit so a long task is never run twice while still running.
-    # Socket timeouts: kombu's Redis transport waits forever by default, so a frozen broker (stopped
-    # process, black-holed network) would hang every publish, a request enqueueing on commit, and
-    # /health/ready. The worker's BRPOP waits 1 s, below this timeout.
-    _BROKER_TIMEOUT_S = env_int("CELERY_BROKER_TIMEOUT_MS", 2000, minimum=100) / 1000
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": max(3600, 2 * CELERY_TASK_TIME_LIMIT),
-        "socket_timeout": _BROKER_TIMEOUT_S,
-        "socket_connect_timeout": _BROKER_TIMEOUT_S,
-    }
+CELERY_BROKER_TRANSPORT_OPTIONS = transport_options(
+    CELERY_BROKER_URL,
+    var_dir=VAR_DIR,
+    task_time_limit=CELERY_TASK_TIME_LIMIT,
+    socket_timeout_s=env_int("CELERY_BROKER_TIMEOUT_MS", 2000, minimum=100) / 1000,
+)
 # A publish retries twice within about half a second, then raises: callers that enqueue keep a row
 # the periodic sweep picks up (notifications' Delivery), so a broker outage only delays work.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}

@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from portal.broker import filesystem_transport_options
 from tests.servers import stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,10 +111,7 @@ def redis_broker() -> Iterator[Broker]:
 @pytest.fixture
 def filesystem_broker(tmp_path: Path) -> Broker:
     var_dir = tmp_path / "broker-var"
-    folders = {"data_folder_in": "queue", "data_folder_out": "queue", "control_folder": "control"}
-    options: dict[str, Any] = {key: str(var_dir / "celery" / folder) for key, folder in folders.items()}
-    for folder in options.values():
-        Path(folder).mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = filesystem_transport_options(var_dir)
     # The settings derive the same folders from BEACON_VAR_DIR when CELERY_BROKER_URL is unset.
     return Broker("filesystem", "filesystem://localhost/", options, {"BEACON_VAR_DIR": str(var_dir)})
 
