@@ -63,6 +63,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	DEBUG=1 $(VENV)/bin/mypy .
 	cd agent && ../$(VENV)/bin/mypy beacon_agent  # the agent's own config: Python 3.9, strict defs
+	cd clients/python && ../../$(VENV)/bin/mypy beacon_client  # standard library, Python 3.9
 
 lock: venv
 	cd requirements && ../$(VENV)/bin/uv pip compile -q --generate-hashes --python-version 3.11 base.in -o base.txt

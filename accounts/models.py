@@ -122,3 +122,31 @@ class ApiKey(models.Model):
     @property
     def ratelimit_label(self) -> str:
         return f"key {self.prefix}…"
+
+
+class AuditEntry(models.Model):
+    """One configuration change in an organization, by a member (session) or a key: who, what, before/after.
+
+    Written by `accounts.audit.audit_record` inside the change's own transaction, so a change that rolls back
+    leaves no entry. Actors are kept as labels too: deleting a user or a key keeps the history readable.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="audit_entries")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=200)  # "alice" or "key bcn_0123…_" at the time of the change
+    action = models.CharField(max_length=64)  # "<entity>.<verb>", e.g. "api_key.issue", "alert_rule.update"
+    target = models.CharField(max_length=200)  # what was changed, as shown to people: "API key 'agent-1'"
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["organization", "-at"], name="audit_org_at")]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label}: {self.action} {self.target}"

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.request import Request
 
 from accounts.authentication import MemberGrant
-from accounts.models import ApiKey, Organization
+from accounts.models import ApiKey, Membership, Organization
 from portal.api.errors import InvalidRequest, NotFound
 from portal.logging import org_var
 
@@ -74,4 +75,22 @@ def page_organization(user: Any, slug: str) -> Organization:
     organization = organizations.first()
     if organization is None:
         raise Http404("No such organization among yours.")
+    return organization
+
+
+def is_org_admin(user: Any, organization: Organization) -> bool:
+    """May `user` change `organization`'s settings from the pages: its `admin` role, or staff."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if getattr(user, "is_staff", False):
+        return True
+    return Membership.objects.filter(user_id=user.pk, organization=organization, role=Membership.Role.ADMIN).exists()
+
+
+def page_organization_admin(user: Any, slug: str) -> Organization:
+    """`page_organization`, for settings pages: a viewer gets 403 (they know the org exists; they may not
+    change it); a non-member the same 404 as an unknown slug."""
+    organization = page_organization(user, slug)
+    if not is_org_admin(user, organization):
+        raise PermissionDenied("Only an admin of this organization can change its settings.")
     return organization

@@ -77,6 +77,9 @@ INSTALLED_APPS = [
     "notifications",
     "ingest",
     "quotas",
+    "loadtests",
+    "registry",
+    "alerts",
     # Last: the top layer (management commands such as setup_periodic_tasks, the post-migrate hook).
     "portal",
 ]

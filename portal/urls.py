@@ -23,9 +23,15 @@ urlpatterns = [
     path("api/v1/", include("devices.urls")),
     path("api/v1/", include("ingest.urls")),
     path("api/v1/", include("quotas.urls")),
+    path("api/v1/", include("loadtests.urls")),
+    path("api/v1/", include("registry.urls")),
+    path("api/v1/", include("alerts.urls")),
     # InfluxDB v2 write path, so Telegraf and influxdb-client need only a URL and a token.
     path("api/v2/write", InfluxWriteApi.as_view(), name="influx-write"),
     # Customer pages: /, /o/<org>/ (portal.pages gathers the apps), then each app's pages under /o/<org>/.
     path("", include("portal.pages.urls")),
     path("o/<slug:org>/", include("ingest.page_urls")),
+    path("o/<slug:org>/", include("loadtests.page_urls")),
+    path("o/<slug:org>/", include("registry.page_urls")),
+    path("o/<slug:org>/", include("alerts.page_urls")),
 ]

@@ -1,0 +1,7 @@
+"""Pages of loadtests under /o/<org>/ (included by portal/urls.py)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
