@@ -320,6 +320,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.CursorPagination",  # docs/api.md "Pagination"
+    "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
