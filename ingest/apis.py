@@ -67,8 +67,8 @@ class _WriteApi(RateLimitedMixin):
         except ApiError as exc:  # counted for /-/metrics by the answer's code (points unknown: not parsed)
             opsmetrics.INGEST_BATCHES.labels(exc.code).inc()
             raise
-        opsmetrics.INGEST_BATCHES.labels("stored").inc()
-        opsmetrics.INGEST_POINTS.labels("stored").inc(stored)
+        opsmetrics.BATCHES_STORED.inc()
+        opsmetrics.POINTS_STORED.inc(stored)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _ingest(self, request: Request, *, precision: str) -> int:
@@ -86,7 +86,7 @@ class _WriteApi(RateLimitedMixin):
         try:
             return services.metrics_ingest(api_key=_key(request), batch=batch).points
         except ApiError:
-            opsmetrics.INGEST_POINTS.labels("rejected").inc(len(batch.points))
+            opsmetrics.POINTS_REJECTED.inc(len(batch.points))
             raise
 
 

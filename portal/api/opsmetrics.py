@@ -87,9 +87,9 @@ DELIVERIES = Counter(
 )
 
 # Known label values start at 0, so a rate over them is 0 rather than no data until the first event.
-for _outcome in ("stored", "rejected"):
-    INGEST_POINTS.labels(_outcome)
-INGEST_BATCHES.labels("stored")
+# The push path's children are kept: `.labels()` is a locked dict lookup, measurable per request.
+POINTS_STORED, POINTS_REJECTED = INGEST_POINTS.labels("stored"), INGEST_POINTS.labels("rejected")
+BATCHES_STORED = INGEST_BATCHES.labels("stored")
 for _kind in ("unavailable", "refused"):
     STORE_ERRORS.labels(_kind)
 for _budget in ("key", "anonymous"):
@@ -115,11 +115,23 @@ class MetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         match = request.resolver_match
-        route = "/" + match.route if match is not None else UNMATCHED
-        method = request.method if request.method in _METHODS else "other"
-        REQUESTS.labels(route, method, str(response.status_code)).inc()
-        LATENCY.labels(route).observe(time.perf_counter() - started)
+        key = (match.route if match is not None else None, request.method, response.status_code)
+        children = _CHILDREN.get(key)
+        if children is None:
+            children = _CHILDREN[key] = _children(*key)
+        children[0].inc()
+        children[1].observe(time.perf_counter() - started)
         return response
+
+
+# (route, method, status) → (request counter, latency histogram) children; bounded like the labels.
+_CHILDREN: dict[tuple[str | None, str | None, int], tuple[Any, Any]] = {}
+
+
+def _children(route: str | None, method: str | None, status: int) -> tuple[Any, Any]:
+    template = "/" + route if route is not None else UNMATCHED
+    verb = method if method in _METHODS else "other"
+    return REQUESTS.labels(template, verb, str(status)), LATENCY.labels(template)
 
 
 def _error(status: int, code: str, message: str) -> HttpResponse:
