@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -153,13 +154,50 @@ class _MergedDirs(Collector):
         return MultiProcessCollector.merge(files, accumulate=True)
 
 
+class _QueueDepth(Collector):
+    """Messages waiting in Celery's default queue, asked of the broker at scrape time (not counted by any
+    process, so not a multiprocess metric); `beacon_celery_broker_up` 0 and no depth when it does not answer."""
+
+    def collect(self) -> Iterable[Any]:
+        from kombu import Connection
+
+        up = GaugeMetricFamily("beacon_celery_broker_up", "1 when the Celery broker answered this scrape.")
+        depth = GaugeMetricFamily("beacon_celery_queue_depth", "Messages waiting in a Celery queue.", labels=["queue"])
+        queue = "celery"  # the default queue, the only one Beacon routes to
+        try:
+            options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+            with Connection(settings.CELERY_BROKER_URL, connect_timeout=2, transport_options=options) as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0.2, interval_step=0.2, timeout=2)
+                try:
+                    count = conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+                except conn.channel_errors:  # never declared: no worker ever ran, nothing is queued
+                    count = 0
+        except Exception:  # the broker is down or frozen: say so, never fail the scrape
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        depth.add_metric([queue], count)
+        yield up
+        yield depth
+
+
 def exposition() -> bytes:
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not directory:
-        return generate_latest(REGISTRY)
     registry = CollectorRegistry()
-    registry.register(_MergedDirs([directory, settings.OPS_METRICS_WORKER_DIR]))
+    if directory:
+        registry.register(_MergedDirs([directory, settings.OPS_METRICS_WORKER_DIR]))
+    else:
+        registry.register(_Registered())
+    registry.register(_QueueDepth())
     return generate_latest(registry)
+
+
+class _Registered(Collector):
+    """This process's own counters (no multiprocess directory)."""
+
+    def collect(self) -> Iterable[Any]:
+        return REGISTRY.collect()
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -3,6 +3,7 @@ counters each instrumented place moves. The multiprocess path under gunicorn is 
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -77,3 +78,29 @@ def test_rate_limited_answers_are_counted(settings, org, issue_key, client_for) 
     codes = [client.get("/api/v1/devices/").status_code for _ in range(5)]
     assert codes == [200, 200, 429, 429, 429]
     assert value(samples(), "beacon_rate_limited_total", budget="key") - before == 3
+
+
+@pytest.fixture
+def celery_broker(filesystem_broker):
+    return filesystem_broker  # the queue depth needs one broker; the celery tests cover both
+
+
+def test_celery_queue_depth_is_asked_of_the_broker_at_scrape_time(settings, celery_producer) -> None:
+    from portal.celery import app
+    from tests.servers import free_port
+
+    settings.OPS_METRICS_TOKEN = TOKEN
+    settings.CELERY_BROKER_URL, settings.CELERY_BROKER_TRANSPORT_OPTIONS = (
+        celery_producer.url,
+        celery_producer.transport_options,
+    )
+    assert value(samples(), "beacon_celery_queue_depth", queue="celery") == 0  # nothing queued yet
+    for _ in range(3):  # no worker runs: they wait in the queue
+        app.send_task("portal.beat_heartbeat")
+    found = samples()
+    assert value(found, "beacon_celery_queue_depth", queue="celery") == 3
+    assert value(found, "beacon_celery_broker_up") == 1
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    down = samples()
+    assert value(down, "beacon_celery_broker_up") == 0
+    assert ("beacon_celery_queue_depth", (("queue", "celery"),)) not in down
