@@ -57,6 +57,8 @@ def test_beacon_itself_board_reads_the_provisioned_prometheus():
         "beacon_scrapes_total",
         "beacon_scrape_duration_seconds",
         "beacon_notification_deliveries_total",
+        "beacon_celery_queue_depth",
+        "beacon_celery_broker_up",
     }
     scrape = yaml.safe_load((ROOT / "docker" / "prometheus" / "prometheus.yml").read_text())
     ops = next(job for job in scrape["scrape_configs"] if job["job_name"] == "beacon-ops")

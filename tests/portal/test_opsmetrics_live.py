@@ -145,6 +145,8 @@ def test_prometheus_scrapes_counts_summed_across_gunicorn_and_celery_workers(
     task = (("outcome", "success"), ("task", "portal.beat_heartbeat"))
     assert found[("beacon_celery_tasks_total", task)] == 3
     assert found[("beacon_celery_tasks_total", (("outcome", "failure"), ("task", "portal.beat_heartbeat")))] == 1
+    assert found[("beacon_celery_broker_up", ())] == 1  # the filesystem queue the worker shares with the web
+    assert found[("beacon_celery_queue_depth", (("queue", "celery"),))] == 0  # all four consumed
     text = requests.get(f"{portal.url}/-/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).text
     assert org.slug not in text and device.slug not in text and "nothing-" not in text
 
