@@ -116,7 +116,8 @@ class MetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         match = request.resolver_match
-        key = (match.route if match is not None else None, request.method, response.status_code)
+        method = request.method if request.method in _METHODS else "other"  # any verb may arrive: bound it
+        key = (match.route if match is not None else None, method, response.status_code)
         children = _CHILDREN.get(key)
         if children is None:
             children = _CHILDREN[key] = _children(*key)
@@ -126,13 +127,12 @@ class MetricsMiddleware:
 
 
 # (route, method, status) → (request counter, latency histogram) children; bounded like the labels.
-_CHILDREN: dict[tuple[str | None, str | None, int], tuple[Any, Any]] = {}
+_CHILDREN: dict[tuple[str | None, str, int], tuple[Any, Any]] = {}
 
 
-def _children(route: str | None, method: str | None, status: int) -> tuple[Any, Any]:
+def _children(route: str | None, method: str, status: int) -> tuple[Any, Any]:
     template = "/" + route if route is not None else UNMATCHED
-    verb = method if method in _METHODS else "other"
-    return REQUESTS.labels(template, verb, str(status)), LATENCY.labels(template)
+    return REQUESTS.labels(template, method, str(status)), LATENCY.labels(template)
 
 
 def _error(status: int, code: str, message: str) -> HttpResponse:
