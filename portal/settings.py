@@ -363,6 +363,7 @@ LOGOUT_REDIRECT_URL = "/"
 # and a dotted path to a callable (request, organization) -> context dict, or None to leave it out.
 OVERVIEW_SECTIONS = [
     {"name": "devices", "template": "devices/overview_section.html", "context": "devices.sections.overview"},
+    {"name": "quotas", "template": "quotas/overview_section.html", "context": "quotas.sections.overview"},
     {
         "name": "notifications",
         "template": "notifications/overview_section.html",
@@ -490,3 +491,6 @@ SCRAPE_TIMEOUT_SECONDS = env_int("SCRAPE_TIMEOUT_SECONDS", 10, minimum=1)
 SCRAPE_MAX_BYTES = env_int("SCRAPE_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)
 SCRAPE_MAX_SERIES = env_int("SCRAPE_MAX_SERIES", 100_000, minimum=1)  # bandwidth series per target
 SCRAPE_MAX_LABEL_LENGTH = env_int("SCRAPE_MAX_LABEL_LENGTH", 256, minimum=1)
+
+# --- Customer pages (docs/portal.md) ---
+CHART_BANDS: list[str] = []  # dotted paths of (organization, start, end) -> [{start, end, label, url}]
