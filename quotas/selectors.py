@@ -70,7 +70,9 @@ def bandwidth_series(
     return out
 
 
-def service_notifications(*, organization: Organization, service: GatewayService, limit: int = 20) -> list[Notification]:
+def service_notifications(
+    *, organization: Organization, service: GatewayService, limit: int = 20
+) -> list[Notification]:
     """The service's quota notifications, newest first, with how many deliveries were sent or failed."""
     return list(
         Notification.objects.filter(organization=organization, kind="quota", payload__service=service.name)
