@@ -150,13 +150,26 @@
       const box = document.querySelector(`[data-quota="${row.id}"]`);
       if (!box) continue;
       const percent = Math.round(row.usage_percent * 10) / 10;
+      const shown = percent.toFixed(1);
+      const crossed = quota.thresholds.filter((t) => percent >= t).sort((a, b) => a - b);
+      const lowest = Math.min(...quota.thresholds);
+      const level = percent >= 100 ? "over" : percent >= lowest ? "warn" : "ok";
+      box.classList.remove("quota-ok", "quota-warn", "quota-over");
+      box.classList.add(`quota-${level}`);
       box.dataset.used = String(row.used_bytes);
-      box.dataset.percent = String(percent);
-      box.querySelector(".quota-figures strong").textContent = bytesHuman(row.used_bytes);
-      box.querySelector(".quota-percent").textContent = `${percent} %`;
+      box.dataset.percent = shown;
+      const figures = box.querySelector(".quota-figures");
+      const note = level === "over" ? ", over the limit" : level === "warn" ? `, past ${crossed[crossed.length - 1]} %` : "";
+      figures.replaceChildren();
+      const strong = document.createElement("strong");
+      strong.textContent = bytesHuman(row.used_bytes);
+      const pct = document.createElement("span");
+      pct.className = "quota-percent";
+      pct.textContent = `${shown} %`;
+      figures.append(strong, ` of ${bytesHuman(row.limit_bytes)} (`, pct, `${note})`);
       const bar = box.querySelector(".bar");
-      bar.setAttribute("aria-valuenow", String(Math.min(100, percent)));
-      bar.setAttribute("aria-label", `${row.direction} quota used: ${percent} %`);
+      bar.setAttribute("aria-valuenow", Math.min(100, percent).toFixed(1));
+      bar.setAttribute("aria-label", `${row.direction} quota used: ${shown} %`);
       box.querySelector(".bar-fill").style.width = `${Math.min(100, percent)}%`;
     }
   }

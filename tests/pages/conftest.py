@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +21,19 @@ from quotas.evaluation import evaluate_quotas
 from quotas.models import GatewayService, Quota
 from quotas.status import quota_statuses
 from quotas.usage import Delta, add_usage, store_points
+from tests.conftest import require_server
 
 PASSWORD = "pw-for-page-tests"
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+VENDOR = Path(__file__).resolve().parents[2] / "static" / "vendor" / "uplot" / "uPlot.iife.min.js"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 @pytest.fixture
@@ -98,3 +112,16 @@ def gateway_for(organization: Organization, name: str = "shop") -> Gateway:
 @pytest.fixture
 def gateway(org: Organization) -> Gateway:
     return gateway_for(org)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    require_server(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing (apt-get install chromium)")
+    assert VENDOR.exists(), f"{VENDOR} is missing: run `make venv` (npm ci + scripts/vendor_static.sh)"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # Debian's chromium, never a downloaded browser build.
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield launched
+        launched.close()
