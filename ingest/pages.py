@@ -66,6 +66,7 @@ def device_page(request: HttpRequest, org: str, device: str) -> HttpResponse:
         series = selectors.device_series(organization=organization, device=found)
     except Unavailable as exc:
         series, store_error = [], str(exc)
+    written = {s.measurement for s in series}
     numeric = sorted({(s.measurement, f.name) for s in series for f in s.fields if f.kind in ("float", "int")})
     context = {
         "organization": organization,
@@ -78,7 +79,8 @@ def device_page(request: HttpRequest, org: str, device: str) -> HttpResponse:
             "org": organization.slug,
             "device": found.name,
             "slug": found.slug,
-            "charts": CHARTS,
+            # Charts of measurements the device never wrote say so instead of drawing an empty grid.
+            "charts": [{**chart, "present": chart["measurement"] in written} for chart in CHARTS],
             "numeric_fields": [f"{m}.{f}" for m, f in numeric],
             "refresh_seconds": settings.PAGES_REFRESH_SECONDS,
         },

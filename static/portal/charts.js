@@ -76,7 +76,9 @@
               if (band.label) {
                 ctx.fillStyle = BAND_TEXT;
                 ctx.font = `${12 * ratio}px system-ui, sans-serif`;
-                ctx.fillText(band.label, x0 + 4 * ratio, top + 14 * ratio);
+                // Inside the plot even for a band at its right edge (a run still going).
+                const room = left + width - ctx.measureText(band.label).width - 4 * ratio;
+                ctx.fillText(band.label, Math.max(left + 2 * ratio, Math.min(x0 + 4 * ratio, room)), top + 14 * ratio);
               }
               drawn += 1;
             }

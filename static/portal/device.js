@@ -186,7 +186,7 @@
   });
 
   B.resizeWith(charts);
-  cfg.charts.forEach(addChart);
+  cfg.charts.filter((def) => def.present).forEach(addChart);
   refreshAll();
   timer.restart();
 })();

@@ -71,8 +71,9 @@
     if (gen !== generation) return;
     const buckets = perBucket(rows, ["ingress", "egress"]);
     const xs = buckets.map(([t]) => t);
-    const ingress = buckets.map(([, e]) => (e.ingress === undefined ? null : e.ingress));
-    const egress = buckets.map(([, e]) => (e.egress === undefined ? null : e.egress));
+    // An empty bucket is one where no byte was counted: drawn as 0, so sparse traffic still shows as spikes.
+    const ingress = buckets.map(([, e]) => e.ingress || 0);
+    const egress = buckets.map(([, e]) => e.egress || 0);
     const step = xs.length > 1 ? xs[1] - xs[0] : 60;
     chart.window = xs.length ? [xs[0], xs[xs.length - 1] + step] : chart.window;
     render(chart, [xs, ingress, egress], [
@@ -110,13 +111,20 @@
       xs.push(Math.max(t, start));
       used.push(total);
     }
+    // The forecast runs at the last 24 h's rate from the last count to where it meets the limit, or to the
+    // period's end if it does not: past the limit it would only squash the chart.
     const lastX = xs[xs.length - 1];
     const forecast = xs.map(() => null);
     const rate = quota.rate_bytes_per_second;
-    const projected = rate ? total + rate * Math.max(0, end - lastX) : null;
-    if (projected !== null && lastX < end) {
+    let projected = null;
+    let reaches = null;
+    if (rate && lastX < end) {
+      const remaining = quota.limit_bytes - total;
+      reaches = remaining > 0 && lastX + remaining / rate < end ? lastX + remaining / rate : null;
+      const until = reaches || end;
+      projected = total + rate * (until - lastX);
       forecast[forecast.length - 1] = total;
-      xs.push(end);
+      xs.push(until);
       used.push(null);
       forecast.push(projected);
     }
@@ -124,14 +132,17 @@
     chart.window = [start, end];
     render(chart, [xs, used, limit, forecast], [
       { label: "used", stroke: B.COLOURS[0], width: 2, fill: "rgba(11, 92, 173, 0.08)", value: (u, v) => (v === null ? "–" : bytesHuman(v)) },
-      { label: "limit", stroke: LIMIT_COLOUR, width: 2, points: { show: false }, value: (u, v) => bytesHuman(v) },
+      { label: "limit", stroke: LIMIT_COLOUR, width: 2, points: { show: false }, value: (u, v) => (v === null ? "–" : bytesHuman(v)) },
       { label: "forecast", stroke: FORECAST_COLOUR, width: 2, dash: [6, 4], spanGaps: true, points: { show: false }, value: (u, v) => (v === null ? "–" : bytesHuman(v)) },
     ]);
     chart.figure.dataset.points = String(xs.length);
     chart.figure.dataset.used = String(total);
+    chart.figure.dataset.forecast = projected === null ? "" : String(Math.round(projected));
     chart.figure.dataset.limit = String(quota.limit_bytes);
     chart.figure.dataset.quotaLine = chart.plot.data[2].every((v) => v === quota.limit_bytes) ? String(quota.limit_bytes) : "";
-    const at = projected === null ? "no forecast (no traffic in the last 24 h)" : `forecast at the period's end ${bytesHuman(projected)}`;
+    let at = "no forecast (no traffic in the last 24 h)";
+    if (reaches) at = `at the last 24 h's rate the limit is reached ${new Date(reaches * 1000).toLocaleString()}`;
+    else if (projected !== null) at = `forecast at the period's end ${bytesHuman(projected)}`;
     chart.figure.querySelector(".chart-summary").textContent =
       `${bytesHuman(total)} counted this period of a ${bytesHuman(quota.limit_bytes)} limit; ${at}.`;
   }
