@@ -14,6 +14,8 @@
   const LIMIT_COLOUR = "#a40e26";
   const FORECAST_COLOUR = "#57606a";
   let generation = 0;
+  // A running total holds its value until the next interval's bytes arrive: steps, not slopes.
+  const STEPPED = uPlot.paths.stepped({ align: 1 });
 
   // Decimal units, as bandwidth is billed (the server's bytes_human filter says the same).
   function bytesHuman(value) {
@@ -51,7 +53,11 @@
         {
           width: B.plotWidth(chart.figure),
           height: 220,
-          scales: { x: { time: true, range: () => chart.window } },
+          scales: {
+            x: { time: true, range: () => chart.window },
+            // Quota charts: from 0, with room above the limit line so it never sits on the frame.
+            y: chart.limit ? { range: (u, min, max) => [0, Math.max(max, chart.limit) * 1.12] } : {},
+          },
           plugins: [B.bandsPlugin(chart)],
           series: [{}, ...series],
           axes: [{}, { size: 64, values: (u, ticks) => ticks.map((v) => B.format(v, "")) }],
@@ -128,10 +134,16 @@
       used.push(null);
       forecast.push(projected);
     }
+    if (xs[xs.length - 1] < end) {
+      xs.push(end); // the limit line spans the whole period
+      used.push(null);
+      forecast.push(null);
+    }
     const limit = xs.map(() => quota.limit_bytes);
     chart.window = [start, end];
+    chart.limit = quota.limit_bytes;
     render(chart, [xs, used, limit, forecast], [
-      { label: "used", stroke: B.COLOURS[0], width: 2, fill: "rgba(11, 92, 173, 0.08)", value: (u, v) => (v === null ? "–" : bytesHuman(v)) },
+      { label: "used", stroke: B.COLOURS[0], width: 2, fill: "rgba(11, 92, 173, 0.08)", paths: STEPPED, value: (u, v) => (v === null ? "–" : bytesHuman(v)) },
       { label: "limit", stroke: LIMIT_COLOUR, width: 2, points: { show: false }, value: (u, v) => (v === null ? "–" : bytesHuman(v)) },
       { label: "forecast", stroke: FORECAST_COLOUR, width: 2, dash: [6, 4], spanGaps: true, points: { show: false }, value: (u, v) => (v === null ? "–" : bytesHuman(v)) },
     ]);

@@ -105,8 +105,8 @@ def test_service_page_draws_traffic_the_quota_line_and_bands(site: dict[str, Any
     assert quota["quotaLine"] == quota["limit"] == str(gateway.quota.limit_bytes)
     assert quota["used"] == str(gateway.used)
     assert abs(int(quota["forecast"]) - gateway.quota.limit_bytes) <= 1  # the forecast line ends on the limit
-    # Start, five intervals, and the forecast's end of period.
-    assert quota["points"] == "7"
+    # The period's start, five intervals, where the forecast meets the limit, and the period's end.
+    assert quota["points"] == "8"
     summary = page.locator(f"#{quota_figure} .chart-summary").text_content() or ""
     # 1.5 MB left at 98 B/s: the forecast meets the limit in about 4 h, well before the month ends.
     assert summary.startswith("8.5 MB counted this period of a 10.0 MB limit; at the last 24 h's rate the limit")
