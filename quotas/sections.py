@@ -52,6 +52,8 @@ class QuotaRow:
 
 def _every(seconds: int | None) -> str:
     seconds = seconds or 0
+    if seconds in (86400, 3600):
+        return "Daily" if seconds == 86400 else "Hourly"
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size and seconds % size == 0:
             count = seconds // size

@@ -80,7 +80,7 @@
     chart.figure.dataset.lines = count ? String(lines.length) : "0";
     chart.figure.dataset.loads = String(Number(chart.figure.dataset.loads || 0) + 1);
     const latest = lines.map((line, i) => `${line.label} ${B.format(data[i + 1][count - 1], chart.def.unit)}`).join(", ");
-    const per = chart.def.group_by && lines.length ? `${lines.length} lines, ` : "";
+    const per = chart.def.group_by && lines.length ? `${lines.length} line${lines.length === 1 ? "" : "s"}, ` : "";
     chart.figure.querySelector(".chart-summary").textContent = count
       ? `${count} points (${per}${answer.agg} per ${B.stepText(answer.step_seconds)}); latest: ${latest}`
       : "No data in this range.";
