@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.pages.errors.PageErrorMiddleware",  # customer pages' 404 and database-down 503 (docs/portal.md)
     # Last, as django-axes asks: turns a locked-out login into its 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -366,6 +367,7 @@ LOGOUT_REDIRECT_URL = "/"
 # and a dotted path to a callable (request, organization) -> context dict, or None to leave it out.
 OVERVIEW_SECTIONS = [
     {"name": "devices", "template": "devices/overview_section.html", "context": "devices.sections.overview"},
+    {"name": "quotas", "template": "quotas/overview_section.html", "context": "quotas.sections.overview"},
     {
         "name": "notifications",
         "template": "notifications/overview_section.html",
@@ -497,3 +499,6 @@ SCRAPE_MAX_LABEL_LENGTH = env_int("SCRAPE_MAX_LABEL_LENGTH", 256, minimum=1)
 # --- Beacon's own metrics at /-/metrics (docs/operations.md "Beacon's own metrics"); unset token → 404 ---
 OPS_METRICS_TOKEN = env_secret("OPS_METRICS_TOKEN")
 OPS_METRICS_WORKER_DIR = env_str("OPS_METRICS_WORKER_DIR")  # the Celery worker's PROMETHEUS_MULTIPROC_DIR
+
+# --- Customer pages (docs/portal.md) ---
+CHART_BANDS: list[str] = []  # dotted paths of (organization, start, end) -> [{start, end, label, url}]

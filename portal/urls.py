@@ -33,6 +33,7 @@ urlpatterns = [
     # Customer pages: /, /o/<org>/ (portal.pages gathers the apps), then each app's pages under /o/<org>/.
     path("", include("portal.pages.urls")),
     path("o/<slug:org>/", include("ingest.page_urls")),
+    path("o/<slug:org>/", include("quotas.page_urls")),
     path("o/<slug:org>/", include("loadtests.page_urls")),
     path("o/<slug:org>/", include("registry.page_urls")),
     path("o/<slug:org>/", include("alerts.page_urls")),
