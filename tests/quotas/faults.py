@@ -1,7 +1,7 @@
 """What the quota fault tests share: waiting on a condition with the processes' logs, and counting.
 
-Counting reads the rows and points other processes wrote: usage per period, the sum of every stored
-`kong_bandwidth` point, notifications per dedup key, emails and webhook requests as received.
+Counting reads the rows and points other processes wrote: usage per period and the sum of every stored
+`kong_bandwidth` point.
 """
 
 from __future__ import annotations
@@ -9,16 +9,13 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifications.models import Notification
 from quotas.models import GatewayService, UsagePeriod
 from tests.celery_fixtures import CeleryProcess
-from tests.notify_servers import SmtpSink, WebhookReceiver
 from timeseries import get_store, reset_store
 
 
@@ -67,21 +64,3 @@ def kill_pool_child(worker: CeleryProcess) -> int:
     [child] = pool_children(worker)
     os.kill(child, signal.SIGKILL)
     return child
-
-
-def deliveries_once(smtp: SmtpSink, hooks: WebhookReceiver | None = None) -> dict[str, object]:
-    """Each notification's emails (per recipient) and webhook requests (per webhook-id), as received.
-
-    Returns the problems: keys received more than once, notifications not (yet) received.
-    """
-    with smtp.lock:
-        mails = Counter((m.message["Subject"], tuple(m.rcpt_tos)) for m in smtp.messages)
-    hook_ids: Counter[str] = Counter()
-    if hooks is not None:
-        with hooks.lock:
-            hook_ids = Counter(h.headers.get("webhook-id", "") for h in hooks.requests)
-    return {
-        "mails twice": sorted(k for k, n in mails.items() if n > 1),
-        "hooks twice": sorted(k for k, n in hook_ids.items() if n > 1),
-        "notifications": Notification.objects.count(),
-    }
