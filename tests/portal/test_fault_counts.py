@@ -7,7 +7,7 @@ and restores each. Afterwards the points are counted in InfluxDB itself (InfluxQ
 exactly one point per value sent. Every failure a client saw is a JSON 503 `unavailable` with Retry-After,
 and a dependency the write path does not need (the cache with RATELIMIT_FAIL_OPEN=1, the broker) costs no
 failure at all. With RATELIMIT_FAIL_OPEN=0 the cache outage is a 503 (Retry-After 5) and is retried the same
-way. About 40 s per case.
+way (that case cuts the cache only). About 50 s and 25 s.
 """
 
 from __future__ import annotations
@@ -120,6 +120,8 @@ def test_each_dependency_cut_mid_load_loses_and_doubles_no_point(
         thread.start()
     wait_for_batches(load, 10)
     outages = [("cache", "cut"), ("broker", "cut"), ("store", "cut"), ("store", "freeze"), ("database", "cut")]
+    if not fail_open:  # the case differs in the cache only
+        outages = [("cache", "cut")]
     for dependency, mode in outages:
         assert len(load.stored_batches) < BATCHES - 30, "the load must still be running at each outage"
         load.phase = f"{dependency} {mode}"
@@ -142,7 +144,8 @@ def test_each_dependency_cut_mid_load_loses_and_doubles_no_point(
         assert failure.retry_after in {"5", "10"}, failure
     by_phase = Counter(f.phase.removeprefix("after ") for f in load.failures)
     assert by_phase["normal"] == 0, [f for f in load.failures if f.phase == "normal"]
-    assert by_phase["store cut"] and by_phase["store freeze"] and by_phase["database cut"], by_phase
+    if fail_open:
+        assert by_phase["store cut"] and by_phase["store freeze"] and by_phase["database cut"], by_phase
     assert by_phase["broker cut"] == 0, by_phase  # no write needs the broker
     cache = [f.retry_after for f in load.failures if f.phase.endswith("cache cut")]
     if fail_open:
