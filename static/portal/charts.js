@@ -26,6 +26,19 @@
     return body;
   }
 
+  // Every row of a paginated list endpoint ({next, previous, results}; docs/api.md "Pagination"): follows
+  // `next` (which keeps the org and page size) until the last page.
+  async function getAll(path, params, org) {
+    let answer = await getJson(path, { page_size: "1000", ...(params || {}) }, org);
+    const rows = [...answer.results];
+    while (answer.next) {
+      const next = new URL(answer.next, window.location.origin);
+      answer = await getJson(next.pathname, Object.fromEntries(next.searchParams), org);
+      rows.push(...answer.results);
+    }
+    return rows;
+  }
+
   // 12.34, 567, 12.3k, 4.5M, 6.7G: short enough for the axis at phone width.
   function format(value, unit) {
     if (value === null || value === undefined || Number.isNaN(value)) return "–";
@@ -205,6 +218,7 @@
     RELATIVE,
     config,
     getJson,
+    getAll,
     format,
     stepText,
     bandsPlugin,

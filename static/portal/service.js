@@ -162,8 +162,7 @@
   // The bars rendered by the server follow the quota API (the same figures) on every refresh.
   async function refreshQuotas() {
     if (!quotas.size) return;
-    const answer = await B.getJson("/api/v1/quotas/", {}, cfg.org);
-    for (const row of answer) {
+    for (const row of await B.getAll("/api/v1/quotas/", {}, cfg.org)) {
       const quota = quotas.get(row.id);
       if (!quota) continue;
       quota.used_bytes = row.used_bytes;
