@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -23,12 +24,13 @@ from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from portal.api import opsmetrics
 from quotas import evaluation, sources
 from quotas.counters import counter_deltas
 from quotas.kong import ExpositionError, parse_bandwidth
 from quotas.models import CounterSnapshot, ScrapeTarget
 from quotas.usage import Delta, add_usage, store_points
-from timeseries import StoreError
+from timeseries import StoreError, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 # A 10 s beat tick must not skip a 60 s target because it runs a moment early.
@@ -78,17 +80,21 @@ def scrape_target(target_id: int, *, now: datetime | None = None) -> ScrapeResul
     now = now or timezone.now()
     target = ScrapeTarget.objects.get(id=target_id)
     result = ScrapeResult(target_id=target_id, ok=True)
+    outcome, started = "ok", time.perf_counter()
     try:
         if target.kind == ScrapeTarget.Kind.PROMETHEUS:
             _scrape_prometheus(target, now, result)
         else:
             _scrape_exporter(target, now, result)
     except sources.ScrapeFailed as exc:
-        result.ok, result.error = False, str(exc)
+        result.ok, result.error, outcome = False, str(exc), "unreachable"
     except ExpositionError as exc:
-        result.ok, result.error = False, str(exc)
+        result.ok, result.error, outcome = False, str(exc), "invalid"
     except StoreError as exc:  # nothing was committed: the next scrape counts these bytes
-        result.ok, result.error = False, f"time-series store: {exc}"
+        result.ok, result.error, outcome = False, f"time-series store: {exc}", "store_error"
+        opsmetrics.STORE_ERRORS.labels("unavailable" if isinstance(exc, StoreUnavailable) else "refused").inc()
+    opsmetrics.SCRAPES.labels(target.kind, outcome).inc()
+    opsmetrics.SCRAPE_DURATION.labels(target.kind).observe(time.perf_counter() - started)
     _record_outcome(target_id, now, result.error)
     return result
 
