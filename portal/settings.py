@@ -86,6 +86,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.middleware.RequestContextMiddleware",
+    "portal.api.opsmetrics.MetricsMiddleware",  # requests by route template, latency (/-/metrics)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -321,6 +322,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.CursorPagination",  # docs/api.md "Pagination"
+    "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -492,6 +495,10 @@ SCRAPE_TIMEOUT_SECONDS = env_int("SCRAPE_TIMEOUT_SECONDS", 10, minimum=1)
 SCRAPE_MAX_BYTES = env_int("SCRAPE_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)
 SCRAPE_MAX_SERIES = env_int("SCRAPE_MAX_SERIES", 100_000, minimum=1)  # bandwidth series per target
 SCRAPE_MAX_LABEL_LENGTH = env_int("SCRAPE_MAX_LABEL_LENGTH", 256, minimum=1)
+
+# --- Beacon's own metrics at /-/metrics (docs/operations.md "Beacon's own metrics"); unset token → 404 ---
+OPS_METRICS_TOKEN = env_secret("OPS_METRICS_TOKEN")
+OPS_METRICS_WORKER_DIR = env_str("OPS_METRICS_WORKER_DIR")  # the Celery worker's PROMETHEUS_MULTIPROC_DIR
 
 # --- Customer pages (docs/portal.md) ---
 CHART_BANDS: list[str] = []  # dotted paths of (organization, start, end) -> [{start, end, label, url}]
