@@ -179,13 +179,24 @@
     };
   }
 
-  // Runs `refresh` every `seconds` while `isLive()`; `restart()` after a range change.
+  // Runs `refresh` every `seconds` while `isLive()`; `restart()` after a range change. A tick that finds
+  // the previous refresh still running is skipped: on a slow server refreshes must not pile up.
   function liveTimer(refresh, seconds, isLive) {
     let timer = null;
+    let busy = false;
+    async function tick() {
+      if (busy) return;
+      busy = true;
+      try {
+        await refresh();
+      } finally {
+        busy = false;
+      }
+    }
     return {
       restart() {
         if (timer) clearInterval(timer);
-        timer = isLive() ? setInterval(refresh, seconds * 1000) : null;
+        timer = isLive() ? setInterval(tick, seconds * 1000) : null;
       },
     };
   }

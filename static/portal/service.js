@@ -124,9 +124,10 @@
     const rate = quota.rate_bytes_per_second;
     let projected = null;
     let reaches = null;
-    if (rate && lastX < end) {
-      const remaining = quota.limit_bytes - total;
-      reaches = remaining > 0 && lastX + remaining / rate < end ? lastX + remaining / rate : null;
+    const remaining = quota.limit_bytes - total;
+    // Past the limit there is nothing left to forecast: the summary says it is reached.
+    if (rate && lastX < end && remaining > 0) {
+      reaches = lastX + remaining / rate < end ? lastX + remaining / rate : null;
       const until = reaches || end;
       projected = total + rate * (until - lastX);
       forecast[forecast.length - 1] = total;
@@ -152,7 +153,7 @@
     chart.figure.dataset.forecast = projected === null ? "" : String(Math.round(projected));
     chart.figure.dataset.limit = String(quota.limit_bytes);
     chart.figure.dataset.quotaLine = chart.plot.data[2].every((v) => v === quota.limit_bytes) ? String(quota.limit_bytes) : "";
-    let at = "no forecast (no traffic in the last 24 h)";
+    let at = remaining <= 0 ? "the limit is reached" : "no forecast (no traffic in the last 24 h)";
     if (reaches) at = `at the last 24 h's rate the limit is reached ${new Date(reaches * 1000).toLocaleString()}`;
     else if (projected !== null) at = `forecast at the period's end ${bytesHuman(projected)}`;
     chart.figure.querySelector(".chart-summary").textContent =

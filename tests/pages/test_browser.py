@@ -124,9 +124,10 @@ def test_customer_signs_in_and_watches_live_charts(
     page.screenshot(path=str(SHOTS / "device.png"), full_page=True)
 
     for name in ("24h", "7d", "30d", "1h"):
-        before = loads(page, "cpu")
+        before, before_mem = loads(page, "cpu"), loads(page, "mem")
         page.get_by_label({"1h": "1 hour", "24h": "24 hours", "7d": "7 days", "30d": "30 days"}[name]).check()
         wait_points(page, "cpu", expected[name], before)
+        wait_points(page, "mem", expected[name], before_mem)  # the charts load side by side, not in order
         assert chart_points(page)["mem"] == str(expected[name]), name
 
     # A new point arrives while the page is open: the 1-hour charts and the latest value follow without a reload.
