@@ -41,15 +41,20 @@ def bench_key(rate: str = "10000000/m") -> str:
     return accounts.api_key_issue(organization=org, name="bench", scopes=["metrics:write"], rate_limit=rate).plaintext
 
 
-def server_env(**extra: str) -> dict[str, str]:
+def settings_pepper() -> str:
     from django.conf import settings
+
+    return str(settings.API_KEY_PEPPER)
+
+
+def server_env(**extra: str) -> dict[str, str]:
 
     return {
         "DATABASE_URL": f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{BENCH_DB}",
         # Production settings (DEBUG=0), minus HTTPS redirects on loopback; the pepper the key was issued with.
         "DEBUG": "0",
         "SECRET_KEY": "bench-only-not-secret-" + "x" * 40,
-        "API_KEY_PEPPER": str(settings.API_KEY_PEPPER),
+        "API_KEY_PEPPER": settings_pepper(),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "0",
         "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),  # INFO: the access log is written, as in production

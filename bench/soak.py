@@ -32,7 +32,7 @@ if __package__ in (None, ""):
 os.environ.setdefault("BENCH_DB", "beacon_soak")
 
 from bench._common import BENCH_DB, PG_ADMIN_URL, ROOT, drop_bench_db, machine, percentiles, setup_django_bench_db
-from bench.ingest import Gunicorn, settings_pepper
+from bench._server import Gunicorn, settings_pepper
 
 CACHE_URL = "redis://127.0.0.1:6379/11"
 BROKER_URL = "redis://127.0.0.1:6379/12"
