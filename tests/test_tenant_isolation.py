@@ -37,6 +37,7 @@ from accounts.scopes import registered_scopes
 from accounts.tenancy import page_organization
 from devices import services as devices
 from devices.models import Device
+from quotas.models import GatewayService
 from tests.urlwalk import Route, walk
 from timeseries import get_store
 from timeseries.models import DataPoint, Series
@@ -54,6 +55,7 @@ PUBLIC = {
     "admin/": "Django admin: staff only (others are redirected to its login); staff see every org by design",
 }
 B_DEVICE = "gw-b-secret-01"
+B_SERVICE = "svc-b-secret"
 B_VALUE = "4242.5"
 
 
@@ -65,6 +67,7 @@ def is_public(route: str) -> bool:
 class OrgB:
     org: Organization
     device: Device
+    service: GatewayService
 
     def parameter(self, name: str) -> str | None:
         """The value of org B's object for a path parameter, by the parameter's name."""
@@ -79,11 +82,12 @@ class OrgB:
             "pk": str(self.device.pk),
             "id": str(self.device.pk),
             "device_id": str(self.device.pk),
+            "service": self.service.name,
         }
         return values.get(name)
 
     def markers(self) -> list[bytes]:
-        return [self.org.slug.encode(), self.device.name.encode(), B_VALUE.encode()]
+        return [self.org.slug.encode(), self.device.name.encode(), B_VALUE.encode(), self.service.name.encode()]
 
     def state(self) -> tuple[Any, ...]:
         tenant = str(self.org.id)
@@ -159,7 +163,8 @@ def org_b(other_org: Organization, issue_key: Any, client_for: Any) -> OrgB:
     )
     assert response.status_code == 204
     device.refresh_from_db()
-    return OrgB(org=other_org, device=device)
+    service = GatewayService.objects.create(organization=other_org, name=B_SERVICE, kong_service="kong-b")
+    return OrgB(org=other_org, device=device, service=service)
 
 
 @pytest.fixture
@@ -187,6 +192,7 @@ def test_every_route_is_scoped_to_the_callers_org(
     assert {"", "o/<slug:org>/", "o/<slug:org>/devices/<slug:device>/", "api/v1/devices/<str:slug>/series"} <= set(
         routes
     )
+    assert {"o/<slug:org>/services/<slug:service>/", "o/<slug:org>/chart-bands"} <= set(routes)
     assert isolation_problems(org_a_clients, org_b, own_org=org.slug) == []
     stored = get_store().query(
         tenant=str(org_b.org.id),
