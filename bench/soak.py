@@ -32,7 +32,7 @@ if __package__ in (None, ""):
 os.environ.setdefault("BENCH_DB", "beacon_soak")
 
 from bench._common import BENCH_DB, PG_ADMIN_URL, ROOT, drop_bench_db, machine, percentiles, setup_django_bench_db
-from bench.ingest import Gunicorn, settings_pepper
+from bench._server import Gunicorn, settings_pepper
 
 # Redis dbs shared with other checkouts' runs: SOAK_REDIS_DB picks another (the broker works under a prefix).
 _DB = int(os.environ.get("SOAK_REDIS_DB", "11"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import AppConfig
+from django.core import checks
 from django.db.models.signals import post_migrate
 
 
@@ -14,6 +15,9 @@ class PortalConfig(AppConfig):
         # `migrate` (every deploy and `make demo` run it) brings the beat schedules in line with the code.
         # post_migrate is sent once per app with models (portal has none): hook django-celery-beat's.
         post_migrate.connect(_sync_periodic_tasks, dispatch_uid="portal.sync_periodic_tasks")
+        from portal.middleware import browser_middleware_check
+
+        checks.register(browser_middleware_check, checks.Tags.security)
 
 
 def _sync_periodic_tasks(sender: AppConfig, using: str = "default", verbosity: int = 1, **kwargs: Any) -> None:

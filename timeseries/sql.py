@@ -2,11 +2,16 @@
 
 Writes are one transaction: field types checked, series upserted, points
 upserted on their (series, field, time) primary key so a rewrite overwrites.
-On Postgres a large write goes in by binary COPY into a temp table and one
-`INSERT ... SELECT ... ON CONFLICT DO UPDATE`; a small one (the common single
-push) as one multi-row `INSERT ... ON CONFLICT DO UPDATE`; on SQLite as an
-executemany. Series ids and field types are memoised per store instance (one
-per process), filled only after the transaction that saw them commits.
+On Postgres a large write is a binary COPY straight into the points table
+inside a savepoint: new points (the common case) cost what a raw COPY costs.
+If any (series, field, time) already exists, or repeats within the batch, the
+COPY fails as a whole on the primary key, the savepoint is rolled back and the
+write goes the upsert way: COPY into a temp table and one
+`INSERT ... SELECT ... ON CONFLICT DO UPDATE` (later duplicates win). A small
+write (the common single push) is one prepared multi-row
+`INSERT ... ON CONFLICT DO UPDATE`; on SQLite an executemany. Series ids and
+field types are memoised per store instance (one per process), filled only
+after the transaction that saw them commits.
 Buckets are integer arithmetic on epoch nanoseconds, aligned to the epoch,
 identical on both databases (see docs/timeseries.md for why not date_bin).
 """
@@ -21,7 +26,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 
 from timeseries.base import (
     Aggregation,
@@ -123,19 +128,34 @@ class SqlStore:
         if not unknown:
             memo = self._series_ids
             known = {key: memo.get(key) for key in keys}
-            if None not in known.values():
-                rows = _rows(points, keys, known, kinds)  # type: ignore[arg-type]  # no None left
-                if len(rows) <= SMALL_WRITE_ROWS:
-                    # Types checked and every series known: the write is one INSERT, which is atomic on its
-                    # own, so it runs without BEGIN/COMMIT round trips (durability as before: it commits
-                    # synchronously before returning).
-                    with db_errors():
-                        self._upsert_points(rows)
-                    return
+            if None not in known.values() and sum(len(p.fields) for p in points) <= SMALL_WRITE_ROWS:
+                # Types checked and every series known: the write is one INSERT, which is atomic on its
+                # own, so it runs without BEGIN/COMMIT round trips (durability as before: it commits
+                # synchronously before returning).
+                with db_errors():
+                    self._upsert_points(_rows(points, keys, known, kinds))  # type: ignore[arg-type]
+                return
         with db_errors(), transaction.atomic():
             if unknown:
                 self._check_field_types(tenant, unknown)
             series_ids = self._series_ids_for(tenant, points, keys)
+            if connection.vendor == "postgresql" and sum(len(p.fields) for p in points) > SMALL_WRITE_ROWS:
+                self._copy_or_upsert(points, keys, series_ids, kinds)
+            else:
+                self._upsert_points(_rows(points, keys, series_ids, kinds))
+
+    def _copy_or_upsert(
+        self, points: Sequence[Point], keys: list[str], series_ids: Mapping[str, int], kinds: dict[tuple[str, str], str]
+    ) -> None:
+        """COPY into the points table; on a primary-key conflict, undo it (savepoint) and upsert instead."""
+        from psycopg.errors import UniqueViolation
+
+        try:
+            with transaction.atomic(), connection.cursor() as cursor, connection.wrap_database_errors:
+                _copy_new_points(cursor.cursor, points, keys, series_ids, kinds)
+        except IntegrityError as exc:
+            if not isinstance(exc.__cause__, UniqueViolation):
+                raise
             self._upsert_points(_rows(points, keys, series_ids, kinds))
 
     def _unknown_kinds(self, tenant: str, kinds: dict[tuple[str, str], str]) -> dict[tuple[str, str], str]:
@@ -200,28 +220,19 @@ class SqlStore:
             if len(rows) <= SMALL_WRITE_ROWS:
                 # One statement, one round trip; rows are already unique per key, as ON CONFLICT DO UPDATE needs.
                 values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-                cursor.execute(
-                    f"INSERT INTO {_POINTS} (series_id, field, time_ns, {names}) "  # noqa: S608 - constants only
-                    f"VALUES {values} {upsert}",
-                    [value for row in rows.values() for value in row],
-                )
+                sql = f"INSERT INTO {_POINTS} (series_id, field, time_ns, {names}) VALUES {values} {upsert}"  # noqa: S608
+                params = [value for row in rows.values() for value in row]
+                if connection.vendor == "postgresql":
+                    # Server-side binding, prepared once per connection and row count (a push repeats the same
+                    # few shapes): no client-side quoting, no parse/plan per push.
+                    _prepared_execute(cursor, sql, params)
+                else:
+                    cursor.execute(sql, params)
             elif connection.vendor == "postgresql":
                 # Binary COPY into a per-connection temp table, then one set-based upsert: measured ~2x
                 # faster than INSERT ... unnest(arrays) with Django's client-side parameter binding.
-                raw = cursor.cursor
-                raw.execute(
-                    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (series_id bigint, field text, time_ns bigint, "
-                    "value_float float8, value_int bigint, value_str text, value_bool boolean) ON COMMIT DELETE ROWS"
-                )
-                raw.execute(f"TRUNCATE {_STAGING}")  # rows of an earlier write in the same (test) transaction
-                with raw.copy(f"COPY {_STAGING} FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types(["int8", "text", "int8", "float8", "int8", "text", "bool"])
-                    for row in rows.values():
-                        copy.write_row(row)
-                raw.execute(
-                    f"INSERT INTO {_POINTS} (series_id, field, time_ns, {names}) "  # noqa: S608 - constants only
-                    f"SELECT series_id, field, time_ns, {names} FROM {_STAGING} {upsert}"
-                )
+                with connection.wrap_database_errors:
+                    _staged_upsert(cursor.cursor, rows, names, upsert)
             else:
                 cursor.executemany(
                     f"INSERT INTO {_POINTS} (series_id, field, time_ns, {names}) "  # noqa: S608 - constants only
@@ -457,6 +468,73 @@ def _rows(
                 value if kind == "bool" else None,
             )
     return rows
+
+
+def _staged_upsert(raw: Any, rows: dict[tuple[int, str, int], tuple[Any, ...]], names: str, upsert: str) -> None:
+    raw.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (series_id bigint, field text, time_ns bigint, "
+        "value_float float8, value_int bigint, value_str text, value_bool boolean) ON COMMIT DELETE ROWS"
+    )
+    raw.execute(f"TRUNCATE {_STAGING}")  # rows of an earlier write in the same (test) transaction
+    with raw.copy(f"COPY {_STAGING} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(["int8", "text", "int8", "float8", "int8", "text", "bool"])
+        for row in rows.values():
+            copy.write_row(row)
+    raw.execute(
+        f"INSERT INTO {_POINTS} (series_id, field, time_ns, {names}) "  # noqa: S608 - constants only
+        f"SELECT series_id, field, time_ns, {names} FROM {_STAGING} {upsert}"
+    )
+
+
+_preparing_cursor: Any = None
+
+
+def _prepared_execute(cursor: Any, sql: str, params: Sequence[Any]) -> None:
+    """Run `sql` as a prepared statement (server-side binding; prepared on first use per connection).
+
+    Django turns psycopg's automatic preparing off (for transaction-mode poolers; PgBouncer >= 1.21 handles
+    protocol-level prepared statements), so this cursor asks for it; Django wraps it like any cursor of the
+    connection (query log, execute wrappers, error translation).
+    """
+    global _preparing_cursor
+    if _preparing_cursor is None:  # built on first use: the SQLite store never imports the Postgres backend
+        from django.db.backends.postgresql.base import ServerBindingCursor
+
+        class PreparingCursor(ServerBindingCursor):  # type: ignore[misc]
+            def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+                return super().execute(query, params, prepare=True)
+
+        _preparing_cursor = PreparingCursor
+    with connection._prepare_cursor(_preparing_cursor(cursor.cursor.connection)) as bound:
+        bound.execute(sql, params)
+
+
+_COPY_TYPES = {"float": "float8", "int": "int8", "str": "text", "bool": "bool"}
+
+
+def _copy_new_points(
+    raw: Any, points: Sequence[Point], keys: list[str], series_ids: Mapping[str, int], kinds: dict[tuple[str, str], str]
+) -> None:
+    """Binary COPY of every value straight into the points table, one COPY per value kind in the batch.
+
+    Only the kind's own value column is sent (the others default to NULL): 4 columns a row, not 7. No
+    de-duplication here: a (series, field, time) twice in the batch, or already stored, fails the whole COPY
+    on the primary key, and the caller takes the upsert path instead.
+    """
+    present = sorted(set(kinds.values()))
+    single = len(present) == 1
+    for kind in present:
+        column = _COLUMN[kind]
+        with raw.copy(f"COPY {_POINTS} (series_id, field, time_ns, {column}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["int8", "text", "int8", _COPY_TYPES[kind]])
+            write = copy.write_row
+            for point, key in zip(points, keys, strict=True):
+                sid = series_ids[key]
+                time_ns = point.time_ns
+                measurement = point.measurement
+                for name, value in point.fields.items():
+                    if single or kinds[(measurement, name)] == kind:
+                        write((sid, name, time_ns, value))
 
 
 def _remember(memo: dict[Any, Any], learned: Mapping[Any, Any]) -> None:

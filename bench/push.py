@@ -1,0 +1,92 @@
+"""Small pushes/s through gunicorn vs the same server's GET /health, in one run: the "push cost".
+
+wrk (bench/wrk_push.lua, one thread, 16 keep-alive connections) POSTs one 5-field line protocol line per
+request to /api/v2/write (50 devices in rotation, no timestamp: each push is a new point), then GETs
+/health with the same connections; `--rounds` alternating pairs, so both see the same machine load.
+The server is the production gunicorn line (bench/_server.py: docs/operations.md, access log on), the
+bench key's rate limit lifted but still counted in Redis. push cost = /health req/s ÷ push req/s.
+
+    BENCH_DB=beacon_bench_push .venv/bin/python bench/push.py [--workers 2] [--threads 4] [--connections 16]
+        [--seconds 6] [--rounds 3] [--profile]
+
+Targets (issue 13, 2-core box): >= 1,000 pushes/s, p99 < 50 ms, push cost <= 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import ROOT, drop_bench_db, machine, setup_django_bench_db
+from bench._server import REDIS_URL, Gunicorn, bench_key, post, server_env, uptime
+from bench._wrk import run_wrk, wrk_path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker; 1 = sync workers")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="pyinstrument in each worker: var/profile-push.*")
+    args = parser.parse_args()
+    if not wrk_path():
+        parser.error("wrk is not installed (apt-get install wrk)")
+    import os
+
+    os.environ.update(CACHE_URL=REDIS_URL, TIMESERIES_BACKEND="sql")
+    setup_django_bench_db()
+    from django.db import connection
+
+    token = bench_key()
+    env = server_env(**({"BENCH_PROFILE_OUT": str(ROOT / "var" / "profile-push")} if args.profile else {}))
+    rows = []
+    try:
+        with Gunicorn(env, workers=args.workers, threads=args.threads, profile=args.profile) as server:
+            print(
+                f"Small pushes vs GET /health: gunicorn {server.describe}, wrk {args.connections} keep-alive "
+                f"connections, {args.seconds:.0f} s each, on {machine()}"
+            )
+            for _ in range(4 * args.workers * max(1, args.threads)):  # warm every thread (connection, key memo)
+                status, body = post(server.port, "/api/v2/write", b"edge,device=dev-000 cpu=1", token)
+                assert status == 204, body
+            for number in range(1, args.rounds + 1):
+                load = uptime()
+                push = run_wrk(server.port, token, connections=args.connections, seconds=args.seconds)
+                health = run_wrk(
+                    server.port, token, connections=args.connections, seconds=args.seconds, health_only=True
+                )
+                rows.append((number, load, push, health))
+                print(
+                    f"round {number} ({load}): push {push['pushes_per_s']:,.0f}/s p50 {push['p50']:.1f} ms "
+                    f"p99 {push['p99']:.1f} ms; /health {health['pushes_per_s']:,.0f}/s; "
+                    f"cost {health['pushes_per_s'] / push['pushes_per_s']:.2f}",
+                    flush=True,
+                )
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM ingest_datapoint WHERE field = 'temp'")
+            stored = cursor.fetchone()[0]
+    finally:
+        drop_bench_db()
+    best = max(rows, key=lambda r: r[2]["pushes_per_s"])
+    pushes = sum(r[2]["pushes_per_s"] for r in rows) * args.seconds
+    print()
+    print("| round | load (1/5/15 min) | pushes/s | p50 ms | p99 ms | GET /health/s | push cost (/health ÷ push) |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for number, load, push, health in rows:
+        print(
+            f"| {number}{' (best)' if number == best[0] else ''} | {load.split(': ')[1]} "
+            f"| {push['pushes_per_s']:,.0f} | {push['p50']:.1f} | {push['p99']:.1f} "
+            f"| {health['pushes_per_s']:,.0f} | {health['pushes_per_s'] / push['pushes_per_s']:.2f} |"
+        )
+    print(f"\nstored: {stored:,} pushed points (≈{pushes:,.0f} pushes answered 204 in the timed rounds)")
+    print("Targets: >= 1,000 pushes/s, p99 < 50 ms, push cost <= 2 (same round).")
+
+
+if __name__ == "__main__":
+    main()
