@@ -490,3 +490,9 @@ SCRAPE_TIMEOUT_SECONDS = env_int("SCRAPE_TIMEOUT_SECONDS", 10, minimum=1)
 SCRAPE_MAX_BYTES = env_int("SCRAPE_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)
 SCRAPE_MAX_SERIES = env_int("SCRAPE_MAX_SERIES", 100_000, minimum=1)  # bandwidth series per target
 SCRAPE_MAX_LABEL_LENGTH = env_int("SCRAPE_MAX_LABEL_LENGTH", 256, minimum=1)
+
+# --- Gauge registry (docs/registry.md; series and label limits in registry/services.py) ---
+REGISTRY_PUSH_MAX_BYTES = env_int("REGISTRY_PUSH_MAX_BYTES", 4 * 1024 * 1024, minimum=1024)
+REGISTRY_GROUP_TTL_SECONDS = env_int("REGISTRY_GROUP_TTL_SECONDS", 0, minimum=0)  # 0: pushed groups never expire
+PERIODIC_TASKS["registry-prune"] = {"task": "registry.prune", "schedule": 60, "options": {"expires": 60}}
+OVERVIEW_SECTIONS.append({"name": "gauges", "template": "registry/overview.html", "context": "registry.sections.recent"})
