@@ -172,8 +172,10 @@ class GaugeApi(RateLimitedMixin):
         responses={
             201: serializers.GaugeSerializer,
             200: OpenApiResponse(serializers.GaugeSerializer, description="It exists with this description."),
-            409: OpenApiResponse(serializers.ErrorSerializer, description="It exists with another description or "
-                                 "kind, or the name is another type."),
+            409: OpenApiResponse(
+                serializers.ErrorSerializer,
+                description="It exists with another description or kind, or the name is another type.",
+            ),
             **error_responses(400, 401, 403, 413, 429, 503),
         },
     )
@@ -236,8 +238,9 @@ class _GaugeOpApi(RateLimitedMixin):
 
 def _op(name: str, summary: str, sign: float, fixed: float | None) -> type[_GaugeOpApi]:
     body = None if fixed is not None else _VALUE_BODY
-    put = extend_schema(summary=summary, parameters=[_LABELS_PARAMETER], request=body,
-                        responses={204: None, **_WRITE_ERRORS})(_GaugeOpApi.put)
+    put = extend_schema(
+        summary=summary, parameters=[_LABELS_PARAMETER], request=body, responses={204: None, **_WRITE_ERRORS}
+    )(_GaugeOpApi.put)
     return type(name, (_GaugeOpApi,), {"sign": sign, "fixed": fixed, "put": put})
 
 

@@ -3,8 +3,8 @@
 Mirrors pushgateway's handler/push.go `splitLabels`: names must be label names not starting with `__`, an
 odd number of components is refused, `<name>@base64/<value>` is URL-safe base64 with optional `=` padding
 (the only way to send `/` or an empty value). One difference: `instance=""` is part of the key when the
-path has no instance, so `/job/a` and `/job/a/instance/` (which Pushgateway keeps as two groups exposing
-the same series) are one group.
+path has no instance (the body's instance labels still win then, as in Pushgateway), so `/job/a` and
+`/job/a/instance/` are one group; Pushgateway keeps them as two groups exposing the same series.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ def decode_base64(value: str, *, where: str) -> str:
             raise ValueError("not canonical URL-safe base64")
         return raw.decode("utf-8")
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidRequest(f"invalid base64 encoding for {where}={value[:80]!r} (URL-safe alphabet, RFC 4648)") from None
+        raise InvalidRequest(
+            f"invalid base64 encoding for {where}={value[:80]!r} (URL-safe alphabet, RFC 4648)"
+        ) from None
 
 
 def grouping_labels(job: str, labels: str, *, job_base64: bool, limits: Limits) -> dict[str, str]:
@@ -53,11 +55,15 @@ def grouping_labels(job: str, labels: str, *, job_base64: bool, limits: Limits) 
                 raise InvalidRequest(f"label {name!r} appears twice in the path")
             result[name] = value
     result["job"] = job
-    result.setdefault("instance", "")
     check_labels(result, limits, where="grouping key")
     return result
 
 
+def group_labels(labels: dict[str, str]) -> dict[str, str]:
+    """The group's own labels (push_time_seconds carries them): the path's, with instance="" if absent."""
+    return {"instance": "", **labels}
+
+
 def grouping_key(labels: dict[str, str]) -> str:
-    """Canonical and unique: sorted JSON."""
-    return json.dumps(labels, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Canonical and unique: sorted JSON of the group's labels."""
+    return json.dumps(group_labels(labels), sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -61,12 +61,23 @@ def _push_body(request: Request) -> str:
 
 
 _PATH = [
-    OpenApiParameter("labels", str, OpenApiParameter.PATH, description="further grouping labels: name/value pairs, "
-                     "`name@base64/<URL-safe base64>` for values with '/' or empty ones"),
+    OpenApiParameter(
+        "labels",
+        str,
+        OpenApiParameter.PATH,
+        description="further grouping labels: name/value pairs, "
+        "`name@base64/<URL-safe base64>` for values with '/' or empty ones",
+    ),
 ]
 _BODY = {"text/plain": {"type": "string", "description": "Prometheus text format 0.0.4, no timestamps"}}
 _PUSH_ERRORS = error_responses(
-    400, 401, 403, 413, 415, 429, 503,
+    400,
+    401,
+    403,
+    413,
+    415,
+    429,
+    503,
     e400="Unparsable body, bad grouping key, timestamps, or a metric name of another type; nothing stored "
     "(push_failure_time_seconds is set for the last two).",
     e415="Protobuf bodies are not supported; send the text format.",
@@ -96,19 +107,29 @@ class PushApi(RateLimitedMixin):
         )
         return HttpResponse(status=200)  # as a Pushgateway with its consistency check answers
 
-    @extend_schema(summary="Push a group, replacing it (Pushgateway PUT)", request=_BODY, parameters=_PATH,
-                   responses={200: OpenApiResponse(description="Stored."), **_PUSH_ERRORS})
+    @extend_schema(
+        summary="Push a group, replacing it (Pushgateway PUT)",
+        request=_BODY,
+        parameters=_PATH,
+        responses={200: OpenApiResponse(description="Stored."), **_PUSH_ERRORS},
+    )
     def put(self, request: Request, labels: str = "", **kwargs: str) -> HttpResponse:
         return self._push(request, self._job(kwargs), labels, replace=True)
 
-    @extend_schema(summary="Push a group, replacing only the metric names sent (Pushgateway POST)",
-                   request=_BODY, parameters=_PATH,
-                   responses={200: OpenApiResponse(description="Stored."), **_PUSH_ERRORS})
+    @extend_schema(
+        summary="Push a group, replacing only the metric names sent (Pushgateway POST)",
+        request=_BODY,
+        parameters=_PATH,
+        responses={200: OpenApiResponse(description="Stored."), **_PUSH_ERRORS},
+    )
     def post(self, request: Request, labels: str = "", **kwargs: str) -> HttpResponse:
         return self._push(request, self._job(kwargs), labels, replace=False)
 
-    @extend_schema(summary="Delete a group (202 whether or not it existed, as Pushgateway)", parameters=_PATH,
-                   responses={202: OpenApiResponse(description="Gone."), **error_responses(400, 401, 403, 429, 503)})
+    @extend_schema(
+        summary="Delete a group (202 whether or not it existed, as Pushgateway)",
+        parameters=_PATH,
+        responses={202: OpenApiResponse(description="Gone."), **error_responses(400, 401, 403, 429, 503)},
+    )
     def delete(self, request: Request, labels: str = "", **kwargs: str) -> HttpResponse:
         organization = request_organization(request)
         pushes.group_delete(organization=organization, grouping=self._grouping(self._job(kwargs), labels))

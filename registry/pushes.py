@@ -17,10 +17,11 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Organization
 from registry import sql
-from registry.grouping import grouping_key
+from registry.grouping import group_labels, grouping_key
 from registry.models import PushGroup, RegistryPolicy
+from registry.pushparse import parse_push
 from registry.services import limits
-from registry.textformat import PushRefused, parse_push
+from registry.textformat import PushRefused
 from registry.types import types_claim, types_release_unused
 
 
@@ -31,9 +32,7 @@ def _dumps(value: object) -> str:
 def _ttl_sql() -> str:
     """The group's TTL: ?ttl=, else the organization's policy, else REGISTRY_GROUP_TTL_SECONDS (0: none)."""
     policy = RegistryPolicy._meta.db_table
-    return (
-        f"NULLIF(COALESCE(%s, (SELECT default_group_ttl_seconds FROM {policy} WHERE organization_id = %s), %s), 0)"
-    )
+    return f"NULLIF(COALESCE(%s, (SELECT default_group_ttl_seconds FROM {policy} WHERE organization_id = %s), %s), 0)"  # noqa: S608
 
 
 def group_push(
@@ -58,14 +57,15 @@ def group_push(
     families = sql.json_merge(f"{sql.GROUPS}.families", "EXCLUDED.families") if not replace else "EXCLUDED.families"
     jp = sql.json_param()
     statement = (
-        f"INSERT INTO {sql.GROUPS} (organization_id, grouping_key, labels, families, pushed_at, failed_at, "
+        f"INSERT INTO {sql.GROUPS} (organization_id, grouping_key, labels, families, pushed_at, failed_at, "  # noqa: S608
         "ttl_seconds, expires_at, pushed_by_id) "
         f"VALUES (%s, %s, {jp}, {jp}, %s, NULL, {ttl}, {sql.plus_seconds('%s', ttl)}, %s) "
         "ON CONFLICT (organization_id, grouping_key) DO UPDATE SET "
         f"families = {families}, pushed_at = EXCLUDED.pushed_at, ttl_seconds = EXCLUDED.ttl_seconds, "
         "expires_at = EXCLUDED.expires_at, pushed_by_id = EXCLUDED.pushed_by_id"
     )
-    params = [organization.id, key, _dumps(grouping), _dumps(parsed.families), now, *ttl_params, now, *ttl_params]
+    labels = _dumps(group_labels(grouping))
+    params = [organization.id, key, labels, _dumps(parsed.families), now, *ttl_params, now, *ttl_params]
     params.append(api_key.id if api_key is not None else None)
     with transaction.atomic():
         problem = types_claim(organization_id=organization.id, wanted=parsed.types())
@@ -83,10 +83,10 @@ def group_record_failure(*, organization: Organization, grouping: dict[str, str]
     jp = sql.json_param()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {sql.GROUPS} (organization_id, grouping_key, labels, families, failed_at) "
+            f"INSERT INTO {sql.GROUPS} (organization_id, grouping_key, labels, families, failed_at) "  # noqa: S608
             f"VALUES (%s, %s, {jp}, {jp}, %s) "
             "ON CONFLICT (organization_id, grouping_key) DO UPDATE SET failed_at = EXCLUDED.failed_at",
-            [organization.id, grouping_key(grouping), _dumps(grouping), "{}", now],
+            [organization.id, grouping_key(grouping), _dumps(group_labels(grouping)), "{}", now],
         )
 
 
@@ -99,7 +99,7 @@ def group_delete(*, organization: Organization, grouping: dict[str, str]) -> boo
 def groups_wipe(*, organization: Organization) -> int:
     """Every pushed group of the organization, in one DELETE (5,000 groups: milliseconds)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {sql.GROUPS} WHERE organization_id = %s", [organization.id])
+        cursor.execute(f"DELETE FROM {sql.GROUPS} WHERE organization_id = %s", [organization.id])  # noqa: S608
         deleted = cursor.rowcount
     types_release_unused(organization_id=organization.id)
     return int(deleted)

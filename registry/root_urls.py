@@ -12,5 +12,7 @@ urlpatterns = [
     path("metrics/job/<str:job>", pushapis.PushApi.as_view(), name="push"),
     path("metrics/job/<str:job>/<path:labels>", pushapis.PushApi.as_view(), name="push-labels"),
     path("metrics/job@base64/<str:job_base64>", pushapis.PushBase64Api.as_view(), name="push-base64"),
-    path("metrics/job@base64/<str:job_base64>/<path:labels>", pushapis.PushBase64Api.as_view(), name="push-base64-labels"),
+    path(
+        "metrics/job@base64/<str:job_base64>/<path:labels>", pushapis.PushBase64Api.as_view(), name="push-base64-labels"
+    ),
 ]

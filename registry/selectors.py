@@ -57,7 +57,7 @@ def active_clients(*, organization: Organization, now: datetime) -> int:
     since = sql.ts(now - ACTIVE_WINDOW)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT COUNT(*) FROM (SELECT updated_by_id AS k FROM {sql.GAUGES} WHERE organization_id = %s "
+            f"SELECT COUNT(*) FROM (SELECT updated_by_id AS k FROM {sql.GAUGES} WHERE organization_id = %s "  # noqa: S608
             f"AND updated_at > %s AND updated_by_id IS NOT NULL UNION SELECT pushed_by_id FROM {sql.GROUPS} "
             "WHERE organization_id = %s AND pushed_at > %s AND pushed_by_id IS NOT NULL) AS keys",
             [organization.id, since, organization.id, since],
@@ -82,7 +82,7 @@ def exposition(*, organization: Organization) -> str:
     gauges = 0
     with connection.chunked_cursor() as cursor:
         cursor.execute(
-            f"SELECT name, labels_key, description, kind, value FROM {sql.GAUGES} WHERE organization_id = %s "
+            f"SELECT name, labels_key, description, kind, value FROM {sql.GAUGES} WHERE organization_id = %s "  # noqa: S608
             "AND (expires_at IS NULL OR expires_at > %s) ORDER BY name, labels_key",
             [organization.id, stamp],
         )
@@ -96,7 +96,7 @@ def exposition(*, organization: Organization) -> str:
     failure_times: list[str] = []
     with connection.chunked_cursor() as cursor:
         cursor.execute(
-            f"SELECT labels, families, {sql.epoch('pushed_at')}, {sql.epoch('failed_at')} FROM {sql.GROUPS} "
+            f"SELECT labels, families, {sql.epoch('pushed_at')}, {sql.epoch('failed_at')} FROM {sql.GROUPS} "  # noqa: S608
             "WHERE organization_id = %s AND (expires_at IS NULL OR expires_at > %s) ORDER BY grouping_key",
             [organization.id, stamp],
         )

@@ -18,8 +18,17 @@ class GaugeSerializer(serializers.ModelSerializer[Gauge]):
 
     class Meta:
         model = Gauge
-        fields = ["name", "labels", "description", "kind", "value", "ttl_seconds", "expires_at", "updated_at",
-                  "updated_by"]
+        fields = [
+            "name",
+            "labels",
+            "description",
+            "kind",
+            "value",
+            "ttl_seconds",
+            "expires_at",
+            "updated_at",
+            "updated_by",
+        ]
 
     def get_updated_by(self, gauge: Gauge) -> str | None:
         return gauge.updated_by.key_id if gauge.updated_by is not None else None

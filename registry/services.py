@@ -21,9 +21,12 @@ from registry.models import Gauge, Kind
 from registry.textformat import Limits, check_labels, check_metric_name, finite, render_labels
 from registry.types import types_claim
 
-
 # Defaults of limits a deployment rarely changes (a setting of the same name overrides each).
-LIMIT_DEFAULTS = {"REGISTRY_PUSH_MAX_SERIES": 10_000, "REGISTRY_MAX_LABELS": 32, "REGISTRY_MAX_LABEL_VALUE_LENGTH": 1024}
+LIMIT_DEFAULTS = {
+    "REGISTRY_PUSH_MAX_SERIES": 10_000,
+    "REGISTRY_MAX_LABELS": 32,
+    "REGISTRY_MAX_LABEL_VALUE_LENGTH": 1024,
+}
 GAUGE_BODY_MAX_BYTES = 64 * 1024
 
 
@@ -105,12 +108,19 @@ def gauge_create(
     return Created(gauge, True)
 
 
-def _update(organization: Organization, name: str, labels: dict[str, str], assign: str, guard: str, params: list[object],
-            api_key: ApiKey | None) -> float | None:
+def _update(
+    organization: Organization,
+    name: str,
+    labels: dict[str, str],
+    assign: str,
+    guard: str,
+    params: list[object],
+    api_key: ApiKey | None,
+) -> float | None:
     now = timezone.now()
     expiry = sql.plus_seconds("%s", "ttl_seconds")
     statement = (
-        f"UPDATE {sql.GAUGES} SET value = {assign}, updated_at = %s, updated_by_id = %s, "
+        f"UPDATE {sql.GAUGES} SET value = {assign}, updated_at = %s, updated_by_id = %s, "  # noqa: S608
         f"expires_at = CASE WHEN ttl_seconds IS NULL THEN NULL ELSE {expiry} END "
         "WHERE organization_id = %s AND name = %s AND labels_key = %s AND (expires_at IS NULL OR expires_at > %s) "
         f"AND {guard} RETURNING value"
@@ -119,7 +129,8 @@ def _update(organization: Organization, name: str, labels: dict[str, str], assig
     api_key_id = api_key.id if api_key is not None else None
     with connection.cursor() as cursor:
         cursor.execute(
-            statement, [params[0], stamp, api_key_id, stamp, organization.id, name, labels_key(labels), stamp, *params[1:]]
+            statement,
+            [params[0], stamp, api_key_id, stamp, organization.id, name, labels_key(labels), stamp, *params[1:]],
         )
         row = cursor.fetchone()
     return None if row is None else float(row[0])
@@ -149,7 +160,9 @@ def gauge_add(
 ) -> float:
     """value += delta in one statement (inc: 1, dec: -1, sub: -amount)."""
     finite(delta, where="value")
-    result = _update(organization, name, labels, "value + %s", "(kind <> 'counter' OR %s >= 0)", [delta, delta], api_key)
+    result = _update(
+        organization, name, labels, "value + %s", "(kind <> 'counter' OR %s >= 0)", [delta, delta], api_key
+    )
     if result is None:
         raise _refused(organization, name, labels, f"change by {delta}")
     return result

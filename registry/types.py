@@ -18,7 +18,7 @@ def _existing(organization_id: int, names: list[str]) -> dict[str, str]:
     clause, params = sql.in_list(names)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT name, kind FROM {sql.TYPES} WHERE organization_id = %s AND name {clause}",
+            f"SELECT name, kind FROM {sql.TYPES} WHERE organization_id = %s AND name {clause}",  # noqa: S608
             [organization_id, *params],
         )
         return dict(cursor.fetchall())
@@ -59,7 +59,7 @@ def types_claim(*, organization_id: int, wanted: dict[str, str]) -> str | None:
         params += [organization_id, name, wanted[name]]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {sql.TYPES} (organization_id, name, kind) VALUES {values} "
+            f"INSERT INTO {sql.TYPES} (organization_id, name, kind) VALUES {values} "  # noqa: S608
             "ON CONFLICT (organization_id, name) DO NOTHING",
             params,
         )
@@ -73,7 +73,7 @@ def types_release_unused(*, organization_id: int) -> int:
     """After a wipe: names no gauge uses are free again (pushed groups are gone)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {sql.TYPES} WHERE organization_id = %s AND name NOT IN "
+            f"DELETE FROM {sql.TYPES} WHERE organization_id = %s AND name NOT IN "  # noqa: S608
             f"(SELECT name FROM {sql.GAUGES} WHERE organization_id = %s)",
             [organization_id, organization_id],
         )

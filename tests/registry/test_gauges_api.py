@@ -26,7 +26,10 @@ def test_seed_table_round_trip(gauges: APIClient) -> None:
     assert gauges.put("/api/v1/gauges/uptime/dec").status_code == 204
     response = gauges.get("/api/v1/gauges/uptime")
     assert (response.status_code, response.content, response["Content-Type"]) == (
-        200, b"14.0", "text/plain; charset=utf-8")
+        200,
+        b"14.0",
+        "text/plain; charset=utf-8",
+    )
     body = gauges.get("/api/v1/gauges/uptime", HTTP_ACCEPT="application/json").json()
     assert body["value"] == 14.0 and body["kind"] == "gauge" and body["updated_by"]
     assert gauges.delete("/api/v1/gauges/uptime").status_code == 204
@@ -47,10 +50,14 @@ def test_create_is_idempotent_and_409_on_another_description(gauges: APIClient) 
 def test_labels_are_identity(gauges: APIClient) -> None:
     body = {"description": "queue depth", "labels": {"queue": "mail", "region": "eu"}}
     assert gauges.post("/api/v1/gauges/queue_depth", data=body, format="json").status_code == 201
-    assert gauges.post("/api/v1/gauges/queue_depth?queue=sms", data="queue depth",
-                       content_type="text/plain").status_code == 201
-    assert gauges.put("/api/v1/gauges/queue_depth?queue=mail&region=eu", data="7",
-                      content_type="text/plain").status_code == 204
+    assert (
+        gauges.post("/api/v1/gauges/queue_depth?queue=sms", data="queue depth", content_type="text/plain").status_code
+        == 201
+    )
+    assert (
+        gauges.put("/api/v1/gauges/queue_depth?queue=mail&region=eu", data="7", content_type="text/plain").status_code
+        == 204
+    )
     assert gauges.put("/api/v1/gauges/queue_depth/inc?queue=sms").status_code == 204
     assert gauges.get("/api/v1/gauges/queue_depth?region=eu&queue=mail").content == b"7.0"
     assert gauges.get("/api/v1/gauges/queue_depth").status_code == 404  # the label-less one does not exist
@@ -82,8 +89,9 @@ def test_counter_refuses_decreases(gauges: APIClient) -> None:
     assert gauges.put("/api/v1/gauges/jobs_total", data="9", content_type="text/plain").status_code == 204
 
 
-@pytest.mark.parametrize("body", ["abc", "NaN", "inf", "-Infinity", "1e999", "", "1_000", '{"value": "3"}', "[1]",
-                                  '{"value": true}'])
+@pytest.mark.parametrize(
+    "body", ["abc", "NaN", "inf", "-Infinity", "1e999", "", "1_000", '{"value": "3"}', "[1]", '{"value": true}']
+)
 def test_bad_values_change_nothing(gauges: APIClient, body: str) -> None:
     gauges.post("/api/v1/gauges/temp", data="t", content_type="text/plain")
     for path in ("/api/v1/gauges/temp", "/api/v1/gauges/temp/add", "/api/v1/gauges/temp/sub"):
@@ -93,7 +101,9 @@ def test_bad_values_change_nothing(gauges: APIClient, body: str) -> None:
     assert Gauge.objects.get().value == 0.0
 
 
-@pytest.mark.parametrize("name", ["9lives", "bad-name", "a.b", "x" * 201, "push_time_seconds", "beacon_registry_gauges"])
+@pytest.mark.parametrize(
+    "name", ["9lives", "bad-name", "a.b", "x" * 201, "push_time_seconds", "beacon_registry_gauges"]
+)
 def test_bad_names_are_400(gauges: APIClient, name: str) -> None:
     response = gauges.post(f"/api/v1/gauges/{name}", data="d", content_type="text/plain")
     assert response.status_code == 400, name
@@ -123,8 +133,9 @@ def test_name_keeps_one_type(gauges: APIClient) -> None:
     assert pushed.status_code == 400 and "already a counter" in pushed.json()["message"]
 
 
-def test_scopes_and_keys(org: Organization, issue_key: Callable[..., str], client_for: Callable[[str], APIClient],
-                         gauges: APIClient) -> None:
+def test_scopes_and_keys(
+    org: Organization, issue_key: Callable[..., str], client_for: Callable[[str], APIClient], gauges: APIClient
+) -> None:
     gauges.post("/api/v1/gauges/g", data="d", content_type="text/plain")
     reader = client_for(issue_key(org, ["gauges:read"]))
     assert reader.get("/api/v1/gauges/g").status_code == 200
@@ -136,8 +147,9 @@ def test_scopes_and_keys(org: Organization, issue_key: Callable[..., str], clien
     assert Gauge.objects.get().value == 0.0
 
 
-def test_other_org_sees_404(other_org: Organization, issue_key: Callable[..., str],
-                            client_for: Callable[[str], APIClient], gauges: APIClient) -> None:
+def test_other_org_sees_404(
+    other_org: Organization, issue_key: Callable[..., str], client_for: Callable[[str], APIClient], gauges: APIClient
+) -> None:
     gauges.post("/api/v1/gauges/secret_gauge", data="d", content_type="text/plain")
     theirs = client_for(issue_key(other_org))
     assert theirs.get("/api/v1/gauges/secret_gauge").status_code == 404
