@@ -56,10 +56,8 @@ def group_push(
     ttl_params = [ttl_seconds, organization.id, settings.REGISTRY_GROUP_TTL_SECONDS]
     families = sql.json_merge(f"{sql.GROUPS}.families", "EXCLUDED.families") if not replace else "EXCLUDED.families"
     jp = sql.json_param()
-    statement = (
-        f"INSERT INTO {sql.GROUPS} (organization_id, grouping_key, labels, families, pushed_at, failed_at, "  # noqa: S608
-        "ttl_seconds, expires_at, pushed_by_id) "
-        f"VALUES (%s, %s, {jp}, {jp}, %s, NULL, {ttl}, {sql.plus_seconds('%s', ttl)}, %s) "
+    values = f"%s, %s, {jp}, {jp}, %s, NULL, {ttl}, {sql.plus_seconds('%s', ttl)}, %s"
+    upsert = (
         "ON CONFLICT (organization_id, grouping_key) DO UPDATE SET "
         f"families = {families}, pushed_at = EXCLUDED.pushed_at, ttl_seconds = EXCLUDED.ttl_seconds, "
         "expires_at = EXCLUDED.expires_at, pushed_by_id = EXCLUDED.pushed_by_id"
@@ -67,14 +65,41 @@ def group_push(
     labels = _dumps(group_labels(grouping))
     params = [organization.id, key, labels, _dumps(parsed.families), now, *ttl_params, now, *ttl_params]
     params.append(api_key.id if api_key is not None else None)
+    types = parsed.types()
+    if sql.is_postgres() and _push_known_names(organization.id, types, values, upsert, params):
+        return
     with transaction.atomic():
-        problem = types_claim(organization_id=organization.id, wanted=parsed.types())
+        problem = types_claim(organization_id=organization.id, wanted=types)
         if problem is None:
             with connection.cursor() as cursor:
-                cursor.execute(statement, params)
+                cursor.execute(f"INSERT INTO {sql.GROUPS} ({_COLUMNS}) VALUES ({values}) {upsert}", params)  # noqa: S608
     if problem is not None:
         group_record_failure(organization=organization, grouping=grouping)
         raise PushRefused(f"pushed metrics are inconsistent with stored ones: {problem}")
+
+
+_COLUMNS = (
+    "organization_id, grouping_key, labels, families, pushed_at, failed_at, ttl_seconds, expires_at, pushed_by_id"
+)
+
+
+def _push_known_names(
+    organization_id: int, types: dict[str, str], values: str, upsert: str, params: list[object]
+) -> bool:
+    """The steady state (every name already has this type): one autocommit statement, one round trip, that
+    upserts the group only if all its names are known with these types. False: some name is new or of another
+    type, and the caller takes the transactional path. Race-free because a claimed type never changes (only a
+    wipe releases names)."""
+    statement = (
+        f"WITH want(name, kind) AS (SELECT * FROM unnest(%s::text[], %s::text[])), "  # noqa: S608
+        f"ok AS (SELECT count(*) AS n FROM {sql.TYPES} t JOIN want w ON t.name = w.name AND t.kind = w.kind "
+        "WHERE t.organization_id = %s), "
+        f"up AS (INSERT INTO {sql.GROUPS} ({_COLUMNS}) SELECT {values} WHERE (SELECT n FROM ok) = %s {upsert} "
+        "RETURNING 1) SELECT count(*) FROM up"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [list(types), list(types.values()), organization_id, *params, len(types)])
+        return bool(cursor.fetchone()[0])
 
 
 def group_record_failure(*, organization: Organization, grouping: dict[str, str]) -> None:
