@@ -10,7 +10,6 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -22,7 +21,7 @@ from portal.api.errors import InvalidRequest, NotFound
 from portal.api.ratelimit import RateLimitedMixin
 from portal.api.schema import error_responses
 from registry import pushes, selectors, serializers, services
-from registry.renderers import TextRenderer
+from registry.renderers import TextFriendlyNegotiation
 from registry.scopes import GAUGES_READ, GAUGES_WRITE
 
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
@@ -118,13 +117,15 @@ class GaugeListApi(RateLimitedMixin, generics.ListAPIView):  # type: ignore[type
             OpenApiParameter("name", str, description="only names containing this (case-insensitive)"),
             OpenApiParameter("kind", str, enum=["gauge", "counter"]),
         ],
-        responses={200: serializers.GaugeSerializer(many=True), **error_responses(401, 403, 429)},
+        responses={200: serializers.GaugeSerializer(many=True), **error_responses(400, 401, 403, 429)},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> Any:
         params = self.request.query_params
+        if "kind" in params and params["kind"] not in ("gauge", "counter"):
+            raise InvalidRequest(f"parameter 'kind': {params['kind'][:40]!r} is not 'gauge' or 'counter'")
         return selectors.gauge_list(
             organization=request_organization(self.request), name=params.get("name", ""), kind=params.get("kind", "")
         )
@@ -134,7 +135,7 @@ class GaugeApi(RateLimitedMixin):
     """POST creates (body = description), GET reads, PUT sets (body = value), DELETE removes."""
 
     parser_classes: list[Any] = []
-    renderer_classes = [JSONRenderer, TextRenderer]
+    content_negotiation_class = TextFriendlyNegotiation
 
     def get_authenticators(self) -> list[Any]:
         if self.request is not None and self.request.method != "GET":  # writes are key-only

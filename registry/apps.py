@@ -9,6 +9,7 @@ class RegistryConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.scopes import register_scope
+        from registry import schema  # noqa: F401 - registers the OpenAPI authentication extension
         from registry.scopes import GAUGES_READ, GAUGES_WRITE, SCRAPE
 
         register_scope(GAUGES_WRITE, "Write gauges and push groups")

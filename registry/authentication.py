@@ -1,6 +1,6 @@
-"""Keys as Pushgateway and Prometheus clients send them: `Authorization: Bearer` (Prometheus' `authorization`
-scrape config), and also HTTP Basic with the key as password (prometheus_client's `basic_auth_handler`,
-Prometheus' `basic_auth`); the user name is ignored."""
+"""HTTP Basic with the key as password (any user name): what prometheus_client's `basic_auth_handler` and
+Prometheus' `basic_auth` scrape config send. Listed after the key class, which handles Bearer/Token/X-API-Key
+and leaves Basic to this one."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from rest_framework.request import Request
 from accounts.authentication import ApiKeyAuthentication
 
 
-class KeyOrBasicAuthentication(ApiKeyAuthentication):
+class BasicKeyAuthentication(ApiKeyAuthentication):
     def authenticate(self, request: Request) -> Any:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "basic":
-            return super().authenticate(request)
+            return None
         try:
             _user, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
@@ -29,3 +29,6 @@ class KeyOrBasicAuthentication(ApiKeyAuthentication):
             return super().authenticate(request)
         finally:
             request.META["HTTP_AUTHORIZATION"] = header
+
+
+KEY_OR_BASIC = [ApiKeyAuthentication, BasicKeyAuthentication]

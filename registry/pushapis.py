@@ -11,7 +11,6 @@ from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
 from accounts.models import ApiKey
@@ -21,9 +20,9 @@ from portal.api.errors import InvalidRequest, UnsupportedMedia
 from portal.api.ratelimit import RateLimitedMixin
 from portal.api.schema import error_responses
 from registry import pushes, selectors
-from registry.authentication import KeyOrBasicAuthentication
+from registry.authentication import KEY_OR_BASIC
 from registry.grouping import grouping_labels
-from registry.renderers import TextRenderer
+from registry.renderers import TextFriendlyNegotiation
 from registry.scopes import GAUGES_WRITE, SCRAPE
 from registry.services import limits
 
@@ -84,13 +83,28 @@ _PUSH_ERRORS = error_responses(
 )
 
 
+_STORED = {200: OpenApiResponse(description="Stored."), **_PUSH_ERRORS}
+_SCHEMAS: dict[str, dict[str, Any]] = {
+    "put": {"summary": "Push a group, replacing it (Pushgateway PUT)", "request": _BODY, "responses": _STORED},
+    "post": {
+        "summary": "Push a group, replacing only the metric names sent (Pushgateway POST)",
+        "request": _BODY,
+        "responses": _STORED,
+    },
+    "delete": {
+        "summary": "Delete a group (202 whether or not it existed, as Pushgateway)",
+        "responses": {202: OpenApiResponse(description="Gone."), **error_responses(400, 401, 403, 429, 503)},
+    },
+}
+
+
 class PushApi(RateLimitedMixin):
     """PUT replaces the group, POST replaces the names it carries, DELETE removes the group (202)."""
 
     required_scope = GAUGES_WRITE
-    authentication_classes = [KeyOrBasicAuthentication]
+    authentication_classes = KEY_OR_BASIC
     parser_classes: list[Any] = []
-    renderer_classes = [JSONRenderer, TextRenderer]
+    content_negotiation_class = TextFriendlyNegotiation
     job_base64 = False
 
     def _grouping(self, job: str, labels: str) -> dict[str, str]:
@@ -107,29 +121,12 @@ class PushApi(RateLimitedMixin):
         )
         return HttpResponse(status=200)  # as a Pushgateway with its consistency check answers
 
-    @extend_schema(
-        summary="Push a group, replacing it (Pushgateway PUT)",
-        request=_BODY,
-        parameters=_PATH,
-        responses={200: OpenApiResponse(description="Stored."), **_PUSH_ERRORS},
-    )
     def put(self, request: Request, labels: str = "", **kwargs: str) -> HttpResponse:
         return self._push(request, self._job(kwargs), labels, replace=True)
 
-    @extend_schema(
-        summary="Push a group, replacing only the metric names sent (Pushgateway POST)",
-        request=_BODY,
-        parameters=_PATH,
-        responses={200: OpenApiResponse(description="Stored."), **_PUSH_ERRORS},
-    )
     def post(self, request: Request, labels: str = "", **kwargs: str) -> HttpResponse:
         return self._push(request, self._job(kwargs), labels, replace=False)
 
-    @extend_schema(
-        summary="Delete a group (202 whether or not it existed, as Pushgateway)",
-        parameters=_PATH,
-        responses={202: OpenApiResponse(description="Gone."), **error_responses(400, 401, 403, 429, 503)},
-    )
     def delete(self, request: Request, labels: str = "", **kwargs: str) -> HttpResponse:
         organization = request_organization(request)
         pushes.group_delete(organization=organization, grouping=self._grouping(self._job(kwargs), labels))
@@ -139,14 +136,38 @@ class PushApi(RateLimitedMixin):
         return kwargs["job_base64" if self.job_base64 else "job"]
 
 
-class PushBase64Api(PushApi):
-    job_base64 = True
+def _variant(name: str, base: type[PushApi], *, labels: bool, job_base64: bool) -> type[PushApi]:
+    """A route's own view class: its own operation ids, and the `labels` parameter only where the path has it
+    (decorating the inherited methods would change the base class's schema too)."""
+    prefix = name.removesuffix("Api").lower()
+
+    def put(self: PushApi, request: Request, **kwargs: str) -> HttpResponse:
+        return base.put(self, request, **kwargs)
+
+    def post(self: PushApi, request: Request, **kwargs: str) -> HttpResponse:
+        return base.post(self, request, **kwargs)
+
+    def delete(self: PushApi, request: Request, **kwargs: str) -> HttpResponse:
+        return base.delete(self, request, **kwargs)
+
+    extra = {"parameters": _PATH} if labels else {}
+    methods = {
+        m.__name__: extend_schema(operation_id=f"{prefix}_{m.__name__}", **_SCHEMAS[m.__name__], **extra)(m)
+        for m in (put, post, delete)
+    }
+    return type(name, (base,), {"job_base64": job_base64, **methods})
+
+
+PushJobApi = _variant("PushJobApi", PushApi, labels=False, job_base64=False)
+PushLabelsApi = _variant("PushLabelsApi", PushApi, labels=True, job_base64=False)
+PushBase64Api = _variant("PushBase64Api", PushApi, labels=False, job_base64=True)
+PushBase64LabelsApi = _variant("PushBase64LabelsApi", PushApi, labels=True, job_base64=True)
 
 
 class ExpositionApi(RateLimitedMixin):
     required_scope = SCRAPE
-    authentication_classes = [KeyOrBasicAuthentication]
-    renderer_classes = [JSONRenderer, TextRenderer]
+    authentication_classes = KEY_OR_BASIC
+    content_negotiation_class = TextFriendlyNegotiation
 
     @extend_schema(
         summary="The organization's gauges and pushed groups for Prometheus (text format 0.0.4)",

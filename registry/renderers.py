@@ -1,23 +1,17 @@
-"""Plain-text answers (a gauge's value, the exposition) next to JSON, so `Accept: text/plain` is not a 406."""
+"""Content negotiation for views that answer plain text themselves (a gauge's value, the exposition): an
+`Accept` JSON cannot satisfy (e.g. `text/plain` alone) is not a 406; JSON stays the format of errors."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from rest_framework.renderers import BaseRenderer
+from rest_framework import exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
 
 
-class TextRenderer(BaseRenderer):
-    media_type = "text/plain"
-    format = "txt"
-    charset = "utf-8"
-
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
-        if isinstance(data, (str, bytes)):
-            return data.encode() if isinstance(data, str) else data
-        # An error body (a dict) stays JSON, and says so.
-        response = (renderer_context or {}).get("response")
-        if response is not None:
-            response["Content-Type"] = "application/json"
-        return json.dumps(data).encode()
+class TextFriendlyNegotiation(DefaultContentNegotiation):
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            return renderers[0], renderers[0].media_type
