@@ -42,7 +42,7 @@ GAUGES_PER_GROUP = 10
 def body(seed: int) -> bytes:
     lines = []
     for g in range(GAUGES_PER_GROUP):
-        lines.append(f"# TYPE bench_gauge_{g} gauge\nbench_gauge_{g}{{kind=\"k{g}\"}} {seed * 0.5 + g}\n")
+        lines.append(f'# TYPE bench_gauge_{g} gauge\nbench_gauge_{g}{{kind="k{g}"}} {seed * 0.5 + g}\n')
     return "".join(lines).encode()
 
 
@@ -89,7 +89,9 @@ def fill(port: int, token: str | None, start: int, stop: int, clients: int) -> f
     if not indexes:
         return 0.0
     queue: Any = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=_fill, args=(port, token, indexes[c::clients], queue)) for c in range(clients)]
+    procs = [
+        multiprocessing.Process(target=_fill, args=(port, token, indexes[c::clients], queue)) for c in range(clients)
+    ]
     began = time.perf_counter()
     for p in procs:
         p.start()
@@ -149,8 +151,13 @@ class Pushgateway:
 
     def __enter__(self) -> Pushgateway:
         self.proc = subprocess.Popen(
-            [self.binary, f"--web.listen-address=127.0.0.1:{self.port}", "--persistence.file=",
-             "--web.enable-admin-api", "--log.level=warn"],
+            [
+                str(self.binary),
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--persistence.file=",
+                "--web.enable-admin-api",
+                "--log.level=warn",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -194,7 +201,10 @@ def main() -> None:
     parser.add_argument("--skip-pushgateway", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"Pushes of a {GAUGES_PER_GROUP}-gauge group (PUT), {args.clients} keep-alive clients, {args.seconds:g} s per size")
+    print(
+        f"Pushes of a {GAUGES_PER_GROUP}-gauge group (PUT), {args.clients} keep-alive clients, "
+        f"{args.seconds:g} s per size"
+    )
     print(f"Beacon: gunicorn -w {args.workers} gthread --threads {args.threads}, DEBUG=0, Redis rate-limit counters")
     print(f"on {machine()}; load before: {os.getloadavg()[0]:.2f}")
     os.environ.update(CACHE_URL=REDIS_URL)
@@ -253,12 +263,22 @@ def exposition(port: int, token: str, gateway: Pushgateway | None, org: Any, gro
     from registry.models import Gauge
 
     Gauge.objects.bulk_create(
-        [Gauge(organization=org, name="bench_registry_gauge", labels={"n": str(i)}, labels_key=f'{{"n":"{i}"}}',
-               value=i) for i in range(10_000)],
+        [
+            Gauge(
+                organization=org,
+                name="bench_registry_gauge",
+                labels={"n": str(i)},
+                labels_key=f'{{"n":"{i}"}}',
+                value=i,
+            )
+            for i in range(10_000)
+        ],
         batch_size=2000,
     )
     ms, size = time_get(port, token, "/metrics")
-    line = f"GET /metrics, 10,000 gauges + {groups} groups x {GAUGES_PER_GROUP}: Beacon {ms:.0f} ms ({size // 1024} KiB)"
+    line = (
+        f"GET /metrics, 10,000 gauges + {groups} groups x {GAUGES_PER_GROUP}: Beacon {ms:.0f} ms ({size // 1024} KiB)"
+    )
     if gateway:
         pms, psize = time_get(gateway.port, None, "/metrics")
         line += f" | Pushgateway ({groups * GAUGES_PER_GROUP} series) {pms:.0f} ms ({psize // 1024} KiB)"
@@ -273,7 +293,8 @@ def incs(port: int, token: str, org: Any, args: argparse.Namespace) -> None:
     health = load(port, token, 1, args.seconds, args.inc_clients, "health")
     print(
         f"gauge inc, {args.inc_clients} clients: {inc['rate']:.0f}/s p50 {inc['p50']:.1f} p99 {inc['p99']:.1f} ms | "
-        f"GET /health same clients {health['rate']:.0f}/s | ratio {inc['rate'] / health['rate']:.2f} (target >= 1,000/s)"
+        f"GET /health same clients {health['rate']:.0f}/s | ratio {inc['rate'] / health['rate']:.2f} "
+        "(target >= 1,000/s)"
     )
 
 

@@ -495,4 +495,6 @@ SCRAPE_MAX_LABEL_LENGTH = env_int("SCRAPE_MAX_LABEL_LENGTH", 256, minimum=1)
 REGISTRY_PUSH_MAX_BYTES = env_int("REGISTRY_PUSH_MAX_BYTES", 4 * 1024 * 1024, minimum=1024)
 REGISTRY_GROUP_TTL_SECONDS = env_int("REGISTRY_GROUP_TTL_SECONDS", 0, minimum=0)  # 0: pushed groups never expire
 PERIODIC_TASKS["registry-prune"] = {"task": "registry.prune", "schedule": 60, "options": {"expires": 60}}
-OVERVIEW_SECTIONS.append({"name": "gauges", "template": "registry/overview.html", "context": "registry.sections.recent"})
+OVERVIEW_SECTIONS.append(
+    {"name": "gauges", "template": "registry/overview.html", "context": "registry.sections.recent"}
+)

@@ -150,7 +150,7 @@ def _variant(name: str, base: type[PushApi], *, labels: bool, job_base64: bool) 
     def delete(self: PushApi, request: Request, **kwargs: str) -> HttpResponse:
         return base.delete(self, request, **kwargs)
 
-    extra = {"parameters": _PATH} if labels else {}
+    extra: dict[str, Any] = {"parameters": _PATH} if labels else {}
     methods = {
         m.__name__: extend_schema(operation_id=f"{prefix}_{m.__name__}", **_SCHEMAS[m.__name__], **extra)(m)
         for m in (put, post, delete)

@@ -10,6 +10,7 @@ scrape can fail) without reading other groups.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -83,9 +84,7 @@ _COLUMNS = (
 )
 
 
-def _push_known_names(
-    organization_id: int, types: dict[str, str], values: str, upsert: str, params: list[object]
-) -> bool:
+def _push_known_names(organization_id: int, types: dict[str, str], values: str, upsert: str, params: list[Any]) -> bool:
     """The steady state (every name already has this type): one autocommit statement, one round trip, that
     upserts the group only if all its names are known with these types. False: some name is new or of another
     type, and the caller takes the transactional path. Race-free because a claimed type never changes (only a

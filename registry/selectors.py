@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -78,7 +79,7 @@ def exposition(*, organization: Organization) -> str:
     """
     now = timezone.now()
     stamp = sql.ts(now)
-    families: dict[str, list[object]] = {}  # name -> [type, help, [chunks]]
+    families: dict[str, list[Any]] = {}  # name -> [type, help, [chunks]]
     gauges = 0
     with connection.chunked_cursor() as cursor:
         cursor.execute(
@@ -91,7 +92,7 @@ def exposition(*, organization: Organization) -> str:
             family = families.get(name)
             if family is None:
                 family = families[name] = [kind, description, []]
-            family[2].append(f"{name}{render_labels(sql.load_json(key))} {render_value(value)}\n")  # type: ignore[union-attr]
+            family[2].append(f"{name}{render_labels(sql.load_json(key))} {render_value(value)}\n")
     push_times: list[str] = []
     failure_times: list[str] = []
     with connection.chunked_cursor() as cursor:
@@ -110,14 +111,14 @@ def exposition(*, organization: Organization) -> str:
                     family = families[name] = [kind, text, []]
                 elif not family[1] and text:
                     family[1] = text
-                family[2].append(lines)  # type: ignore[union-attr]
+                family[2].append(lines)
     out: list[str] = []
     for name in sorted(families):
         kind, text, chunks = families[name]
         if text:
             out.append(help_line(name, str(text)))
         out.append(f"# TYPE {name} {kind}\n")
-        out.extend(chunks)  # type: ignore[arg-type]
+        out.extend(chunks)
     if push_times:
         out += [help_line("push_failure_time_seconds", PUSH_FAILURE_HELP), "# TYPE push_failure_time_seconds gauge\n"]
         out += failure_times

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -101,7 +102,7 @@ def gauge_create(
         description=description,
         kind=kind,
         ttl_seconds=ttl_seconds,
-        expires_at=None if ttl_seconds is None else now + timezone.timedelta(seconds=ttl_seconds),
+        expires_at=None if ttl_seconds is None else now + timedelta(seconds=ttl_seconds),
         updated_at=now,
         updated_by=api_key,
     )
@@ -114,7 +115,7 @@ def _update(
     labels: dict[str, str],
     assign: str,
     guard: str,
-    params: list[object],
+    params: list[Any],
     api_key: ApiKey | None,
 ) -> float | None:
     now = timezone.now()

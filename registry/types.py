@@ -6,6 +6,8 @@ whole in Prometheus, so the conflict is refused when it is written, never when i
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
 
 from registry import sql
@@ -54,7 +56,7 @@ def types_claim(*, organization_id: int, wanted: dict[str, str]) -> str | None:
     if not missing:
         return None
     values = ",".join(["(%s, %s, %s)"] * len(missing))
-    params: list[object] = []
+    params: list[Any] = []
     for name in missing:
         params += [organization_id, name, wanted[name]]
     with connection.cursor() as cursor:

@@ -61,8 +61,13 @@ def test_seed_methods_under_python39(live_server: Any, org: Organization, issue_
     )
     assert done.returncode == 0, done.stderr.decode()
     out = json.loads(done.stdout)
-    assert out == {"uptime": 12.0, "queue": 8.0, "conflict": [409, "conflict"], "deleted": [404, "not_found"],
-                   "nan": 400}
+    assert out == {
+        "uptime": 12.0,
+        "queue": 8.0,
+        "conflict": [409, "conflict"],
+        "deleted": [404, "not_found"],
+        "nan": 400,
+    }
     assert list(Gauge.objects.values_list("name", "labels", "value")) == [("queue", {"queue": "mail"}, 8.0)]
 
 

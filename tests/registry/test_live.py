@@ -29,7 +29,8 @@ def _database_url(settings: Any) -> str:
     db = settings.DATABASES["default"]
     if "postgresql" not in db["ENGINE"]:
         pytest.skip("needs the Postgres test database (gunicorn runs in another process)")
-    return f"postgres://{db.get('USER') or 'postgres'}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+    return f"postgres://{db.get('USER') or 'postgres'}@{host}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -61,7 +62,9 @@ def bearer(key: str) -> Callable[..., Any]:
     return handler
 
 
-def call(portal: GunicornPortal, key: str, method: str, path: str, body: bytes = b"", accept: str = "") -> tuple[int, bytes]:
+def call(
+    portal: GunicornPortal, key: str, method: str, path: str, body: bytes = b"", accept: str = ""
+) -> tuple[int, bytes]:
     request = urllib.request.Request(portal.url + path, data=body or None, method=method)
     request.add_header("Authorization", f"Bearer {key}")
     if accept:

@@ -52,7 +52,13 @@ class Registry:
                 self._sleep(min(self.max_wait, _retry_after(error, attempt)))
 
     def create(
-        self, key: str, description: str, *, labels: Labels = None, kind: str = "gauge", ttl_seconds: Optional[int] = None
+        self,
+        key: str,
+        description: str,
+        *,
+        labels: Labels = None,
+        kind: str = "gauge",
+        ttl_seconds: Optional[int] = None,
     ) -> Dict[str, Any]:
         """Create the gauge if it does not exist (same description: no change); another description -> 409."""
         body: Dict[str, Any] = {"description": description, "labels": dict(labels or {}), "kind": kind}
