@@ -38,6 +38,7 @@ from accounts.scopes import registered_scopes
 from accounts.tenancy import page_organization
 from devices import services as devices
 from devices.models import Device
+from quotas.models import GatewayService
 from registry.models import Gauge, PushGroup
 from tests.urlwalk import Route, walk
 from timeseries import get_store
@@ -56,6 +57,7 @@ PUBLIC = {
     "admin/": "Django admin: staff only (others are redirected to its login); staff see every org by design",
 }
 B_DEVICE = "gw-b-secret-01"
+B_SERVICE = "svc-b-secret"
 B_VALUE = "4242.5"
 B_GAUGE = "b_secret_gauge"
 B_JOB = "b-secret-job"
@@ -81,6 +83,7 @@ def is_public(route: str) -> bool:
 class OrgB:
     org: Organization
     device: Device
+    service: GatewayService
 
     def parameter(self, name: str) -> str | None:
         """The value of org B's object for a path parameter, by the parameter's name."""
@@ -95,6 +98,7 @@ class OrgB:
             "pk": str(self.device.pk),
             "id": str(self.device.pk),
             "device_id": str(self.device.pk),
+            "service": self.service.name,
             "gauge": B_GAUGE,
             "job": B_JOB,
             "job_base64": base64.urlsafe_b64encode(B_JOB.encode()).decode(),
@@ -103,7 +107,10 @@ class OrgB:
         return values.get(name)
 
     def markers(self) -> list[bytes]:
-        return [self.org.slug.encode(), self.device.name.encode(), B_VALUE.encode(), B_GAUGE.encode(), B_JOB.encode()]
+        return [
+            *(self.org.slug.encode(), self.device.name.encode(), B_VALUE.encode(), self.service.name.encode()),
+            *(B_GAUGE.encode(), B_JOB.encode()),
+        ]
 
     def state(self) -> tuple[Any, ...]:
         tenant = str(self.org.id)
@@ -193,7 +200,8 @@ def org_b(other_org: Organization, issue_key: Any, client_for: Any) -> OrgB:
         f"/metrics/job/{B_JOB}/instance/b-host", data=f"{B_GAUGE}_pushed {B_VALUE}\n", content_type="text/plain"
     )
     assert pushed.status_code == 200
-    return OrgB(org=other_org, device=device)
+    service = GatewayService.objects.create(organization=other_org, name=B_SERVICE, kong_service="kong-b")
+    return OrgB(org=other_org, device=device, service=service)
 
 
 @pytest.fixture
@@ -221,6 +229,7 @@ def test_every_route_is_scoped_to_the_callers_org(
     assert {"", "o/<slug:org>/", "o/<slug:org>/devices/<slug:device>/", "api/v1/devices/<str:slug>/series"} <= set(
         routes
     )
+    assert {"o/<slug:org>/services/<slug:service>/", "o/<slug:org>/chart-bands"} <= set(routes)
     # ... and the registry's gauges, Pushgateway paths (grouping key in the path) and exposition.
     assert {"api/v1/gauges/<str:gauge>", "metrics/job/<str:job>/<path:labels>", "metrics"} <= set(routes)
     assert isolation_problems(org_a_clients, org_b, own_org=org.slug) == []
