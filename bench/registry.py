@@ -269,6 +269,7 @@ def exposition(port: int, token: str, gateway: Pushgateway | None, org: Any, gro
                 name="bench_registry_gauge",
                 labels={"n": str(i)},
                 labels_key=f'{{"n":"{i}"}}',
+                identity=f'bench_registry_gauge{{"n":"{i}"}}',
                 value=i,
             )
             for i in range(10_000)
@@ -288,7 +289,12 @@ def exposition(port: int, token: str, gateway: Pushgateway | None, org: Any, gro
 def incs(port: int, token: str, org: Any, args: argparse.Namespace) -> None:
     from registry.models import Gauge
 
-    Gauge.objects.bulk_create([Gauge(organization=org, name=f"bench_counter_{i}", labels_key="{}") for i in range(16)])
+    Gauge.objects.bulk_create(
+        [
+            Gauge(organization=org, name=f"bench_counter_{i}", labels_key="{}", identity=f"bench_counter_{i}{{}}")
+            for i in range(16)
+        ]
+    )
     inc = load(port, token, 1, args.seconds, args.inc_clients, "inc")
     health = load(port, token, 1, args.seconds, args.inc_clients, "health")
     print(

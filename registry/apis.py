@@ -109,7 +109,7 @@ _WRITE_ERRORS = error_responses(400, 401, 403, 404, 413, 429, 503, e404="No such
 class GaugeListApi(RateLimitedMixin, generics.ListAPIView):  # type: ignore[type-arg]
     required_scope = GAUGES_READ
     serializer_class = serializers.GaugeSerializer
-    ordering = ("name", "labels_key", "id")
+    ordering = "identity"  # name, then labels; unique in the organization (cursor pagination)
 
     @extend_schema(
         summary="Gauges of the organization, by name then labels",
@@ -254,12 +254,12 @@ GaugeSubApi = _op("GaugeSubApi", "Subtract the body's number (atomic; a counter 
 class GroupListApi(RateLimitedMixin, generics.ListAPIView):  # type: ignore[type-arg]
     required_scope = GAUGES_READ
     serializer_class = serializers.PushGroupSerializer
-    ordering = ("grouping_key", "id")
+    ordering = "grouping_key"  # unique in the organization
 
     @extend_schema(
         summary="Pushed groups (Pushgateway-compatible pushes) with push times and expiry",
         parameters=[OpenApiParameter("job", str, description="only this job")],
-        responses={200: serializers.PushGroupSerializer(many=True), **error_responses(401, 403, 429)},
+        responses={200: serializers.PushGroupSerializer(many=True), **error_responses(400, 401, 403, 429)},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)

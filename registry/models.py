@@ -41,6 +41,8 @@ class Gauge(models.Model):
     labels = models.JSONField(default=dict, blank=True)
     # The labels in one canonical string (sorted, JSON), so (organization, name, labels) can be unique.
     labels_key = models.CharField(max_length=2000, default="{}", editable=False)
+    # name + labels_key: unique in the organization and in name order, the position of list pages' cursors.
+    identity = models.CharField(max_length=2200, default="", editable=False)
     description = models.TextField(blank=True)
     kind = models.CharField(max_length=16, choices=Kind.choices[:2], default=Kind.GAUGE)
     value = models.FloatField(default=0.0)
@@ -53,9 +55,10 @@ class Gauge(models.Model):
     )
 
     class Meta:
-        ordering = ["name", "labels_key"]
+        ordering = ["identity"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "name", "labels_key"], name="registry_gauge_uniq")
+            models.UniqueConstraint(fields=["organization", "name", "labels_key"], name="registry_gauge_uniq"),
+            models.UniqueConstraint(fields=["organization", "identity"], name="registry_gauge_identity"),
         ]
         indexes = [
             models.Index(fields=["expires_at"], name="registry_gauge_expiry"),

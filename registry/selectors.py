@@ -37,7 +37,7 @@ def gauge_list(*, organization: Organization, name: str = "", kind: str = "") ->
         gauges = gauges.filter(name__icontains=name)
     if kind:
         gauges = gauges.filter(kind=kind)
-    return gauges.select_related("updated_by").order_by("name", "labels_key", "id")
+    return gauges.select_related("updated_by").order_by("identity")
 
 
 def group_list(*, organization: Organization, job: str = "") -> QuerySet[PushGroup]:

@@ -99,6 +99,7 @@ def gauge_create(
         name=name,
         labels=labels,
         labels_key=key,
+        identity=name + key,
         description=description,
         kind=kind,
         ttl_seconds=ttl_seconds,

@@ -12,7 +12,7 @@ from django.test import Client
 
 from accounts import services as accounts
 from accounts.models import Membership, Organization
-from tests.pages.test_browser import SHOTS, browser  # noqa: F401 - the Playwright fixture
+from tests.pages.conftest import SHOTS, browser  # noqa: F401 - the Playwright fixture
 
 pytestmark = pytest.mark.django_db
 
