@@ -31,7 +31,8 @@ def plus_seconds(timestamp_sql: str, seconds_sql: str) -> str:
     """SQL for `timestamp + seconds`, both SQL expressions."""
     if is_postgres():
         return f"({timestamp_sql} + {seconds_sql} * interval '1 second')"
-    return f"strftime('%Y-%m-%d %H:%M:%f', {timestamp_sql}, '+' || {seconds_sql} || ' seconds')"
+    # %% because the statement goes through the driver's %s formatting
+    return f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', {timestamp_sql}, '+' || {seconds_sql} || ' seconds')"
 
 
 def json_param() -> str:
