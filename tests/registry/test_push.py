@@ -131,6 +131,11 @@ def test_bad_bodies(gauges: APIClient) -> None:
         ("# TYPE g info\ng_info 1\n", 400),
     ]:
         assert push(gauges, "put", "/metrics/job/j", body)[0] == status, body
+    bomb = "g{" + ",".join(f'l{i}="{"x" * 10}"' for i in range(40)) + "} 1\n"
+    status, body = push(gauges, "put", "/metrics/job/j", bomb)
+    assert status == 400 and "REGISTRY_MAX_LABELS" in body
+    status, body = push(gauges, "put", "/metrics/job/j", 'g{a="' + "x" * 2000 + '"} 1\n')
+    assert status == 400 and "REGISTRY_MAX_LABEL_VALUE_LENGTH" in body
     protobuf = gauges.put(
         "/metrics/job/j",
         data=b"\x0a\x01g",
