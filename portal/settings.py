@@ -216,6 +216,7 @@ BEAT_HEARTBEAT_SECONDS = env_int("BEAT_HEARTBEAT_SECONDS", 30, minimum=1)
 # /health/ready reports the beat "degraded" when its last tick is older than this.
 BEAT_STALE_SECONDS = env_int("BEAT_STALE_SECONDS", 4 * BEAT_HEARTBEAT_SECONDS, minimum=1)
 PERIODIC_TASKS: dict[str, dict[str, object]] = {
+    "registry-prune": {"task": "registry.prune", "schedule": 60, "options": {"expires": 60}},  # TTL expiry
     "beat-heartbeat": {
         "task": "portal.beat_heartbeat",
         "schedule": BEAT_HEARTBEAT_SECONDS,
@@ -370,6 +371,7 @@ OVERVIEW_SECTIONS = [
         "template": "notifications/overview_section.html",
         "context": "notifications.sections.overview",
     },
+    {"name": "gauges", "template": "registry/overview.html", "context": "registry.sections.recent"},
 ]
 # How often the device page's charts and latest values refresh themselves, in seconds.
 PAGES_REFRESH_SECONDS = 10
@@ -497,3 +499,7 @@ OPS_METRICS_WORKER_DIR = env_str("OPS_METRICS_WORKER_DIR")  # the Celery worker'
 
 # --- Customer pages (docs/portal.md) ---
 CHART_BANDS: list[str] = []  # dotted paths of (organization, start, end) -> [{start, end, label, url}]
+
+# --- Gauge registry (docs/registry.md; series and label limits in registry/services.py) ---
+REGISTRY_PUSH_MAX_BYTES = env_int("REGISTRY_PUSH_MAX_BYTES", 4 * 1024 * 1024, minimum=1024)
+REGISTRY_GROUP_TTL_SECONDS = env_int("REGISTRY_GROUP_TTL_SECONDS", 0, minimum=0)  # 0: pushed groups never expire

@@ -30,6 +30,8 @@ urlpatterns = [
     path("api/v1/", include("alerts.urls")),
     # InfluxDB v2 write path, so Telegraf and influxdb-client need only a URL and a token.
     path("api/v2/write", InfluxWriteApi.as_view(), name="influx-write"),
+    # Prometheus exposition and Pushgateway-compatible pushes where their clients expect them (/metrics...).
+    path("", include("registry.root_urls")),
     # Customer pages: /, /o/<org>/ (portal.pages gathers the apps), then each app's pages under /o/<org>/.
     path("", include("portal.pages.urls")),
     path("o/<slug:org>/", include("ingest.page_urls")),

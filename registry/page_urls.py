@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from registry import pages
+
+urlpatterns = [path("gauges/", pages.gauges_page, name="gauge-page")]

@@ -14,6 +14,7 @@ its queries fails here by itself; routes that are public by design are listed in
 
 from __future__ import annotations
 
+import base64
 import re
 import sys
 import types
@@ -38,6 +39,7 @@ from accounts.tenancy import page_organization
 from devices import services as devices
 from devices.models import Device
 from quotas.models import GatewayService
+from registry.models import Gauge, PushGroup
 from tests.urlwalk import Route, walk
 from timeseries import get_store
 from timeseries.models import DataPoint, Series
@@ -57,6 +59,20 @@ PUBLIC = {
 B_DEVICE = "gw-b-secret-01"
 B_SERVICE = "svc-b-secret"
 B_VALUE = "4242.5"
+B_GAUGE = "b_secret_gauge"
+B_JOB = "b-secret-job"
+# Route prefix -> why a write (not a read) to it may succeed with org B's names in the path: the path names
+# a thing *in the caller's own organization* (create by name, Pushgateway's push/delete by grouping key), so
+# A's request creates or replaces A's object of that name. Checked instead: no 5xx, no B data in the answer,
+# and B's objects unchanged (OrgB.state). Reads of these routes must still be 404.
+NAMES_IN_CALLERS_ORG = {
+    "api/v1/gauges/<str:gauge>": "POST creates the caller's own gauge of that name (the seed's create)",
+    "metrics/job": "Pushgateway paths: a push or delete addresses the caller's own group with that grouping key",
+}
+
+
+def names_in_callers_org(route: str) -> bool:
+    return any(route.startswith(p) for p in NAMES_IN_CALLERS_ORG)
 
 
 def is_public(route: str) -> bool:
@@ -83,11 +99,18 @@ class OrgB:
             "id": str(self.device.pk),
             "device_id": str(self.device.pk),
             "service": self.service.name,
+            "gauge": B_GAUGE,
+            "job": B_JOB,
+            "job_base64": base64.urlsafe_b64encode(B_JOB.encode()).decode(),
+            "labels": "instance/b-host",
         }
         return values.get(name)
 
     def markers(self) -> list[bytes]:
-        return [self.org.slug.encode(), self.device.name.encode(), B_VALUE.encode(), self.service.name.encode()]
+        return [
+            *(self.org.slug.encode(), self.device.name.encode(), B_VALUE.encode(), self.service.name.encode()),
+            *(B_GAUGE.encode(), B_JOB.encode()),
+        ]
 
     def state(self) -> tuple[Any, ...]:
         tenant = str(self.org.id)
@@ -95,6 +118,8 @@ class OrgB:
             sorted(Device.objects.filter(organization=self.org).values_list("name", "last_seen_at")),
             Series.objects.filter(tenant=tenant).count(),
             DataPoint.objects.filter(series__tenant=tenant).count(),
+            sorted(Gauge.objects.filter(organization=self.org).values_list("name", "value", "updated_at")),
+            sorted(PushGroup.objects.filter(organization=self.org).values_list("grouping_key", "pushed_at")),
         )
 
 
@@ -141,7 +166,13 @@ def isolation_problems(clients: dict[str, Any], b: OrgB, own_org: str | None = N
             else:
                 response = send(f"{url}?org={b.org.slug}", data=body, content_type="text/plain")
             where = f"{method.upper()} {url} ({route.route}) as {who}: {response.status_code}"
-            if route.parameters:
+            if route.parameters and method != "get" and names_in_callers_org(route.route):
+                # The answer may echo what A sent (the name in the path, the body); nothing else of B's.
+                sent = url.encode() + body
+                leaked = [m.decode() for m in b.markers() if m in response.content and m not in sent]
+                if response.status_code >= 500 or leaked:
+                    problems.append(f"{where}, writing the caller's own name{f' shows {leaked}' if leaked else ''}")
+            elif route.parameters:
                 if not _object_answer_ok(response):
                     problems.append(f"{where}, expected 404 for org B's object")
             elif response.status_code >= 500:
@@ -163,6 +194,12 @@ def org_b(other_org: Organization, issue_key: Any, client_for: Any) -> OrgB:
     )
     assert response.status_code == 204
     device.refresh_from_db()
+    b_key = client_for(issue_key(other_org, ["gauges:write"]))
+    assert b_key.post(f"/api/v1/gauges/{B_GAUGE}", data="B's gauge", content_type="text/plain").status_code == 201
+    pushed = b_key.put(
+        f"/metrics/job/{B_JOB}/instance/b-host", data=f"{B_GAUGE}_pushed {B_VALUE}\n", content_type="text/plain"
+    )
+    assert pushed.status_code == 200
     service = GatewayService.objects.create(organization=other_org, name=B_SERVICE, kong_service="kong-b")
     return OrgB(org=other_org, device=device, service=service)
 
@@ -193,6 +230,8 @@ def test_every_route_is_scoped_to_the_callers_org(
         routes
     )
     assert {"o/<slug:org>/services/<slug:service>/", "o/<slug:org>/chart-bands"} <= set(routes)
+    # ... and the registry's gauges, Pushgateway paths (grouping key in the path) and exposition.
+    assert {"api/v1/gauges/<str:gauge>", "metrics/job/<str:job>/<path:labels>", "metrics"} <= set(routes)
     assert isolation_problems(org_a_clients, org_b, own_org=org.slug) == []
     stored = get_store().query(
         tenant=str(org_b.org.id),

@@ -34,6 +34,10 @@ def test_every_operation_conforms_and_never_answers_5xx(
     # method of every API route in the URL conf, so a route added without a schema is not left unfuzzed.
     listed = {f"{op.method.upper()} {op.path}" for op in operations}
     assert url_conf_operations() <= listed, url_conf_operations() - listed
+    # Routes outside /api/ that clients expect at the root: the registry's exposition and Pushgateway pushes.
+    registry = {"GET /metrics", "PUT /metrics/job/{job}", "POST /metrics/job/{job}/{labels}"}
+    registry |= {"DELETE /metrics/job@base64/{job_base64}", "PUT /metrics/job@base64/{job_base64}/{labels}"}
+    assert registry <= listed, registry - listed
     calls = 0
     for operation in operations:
 

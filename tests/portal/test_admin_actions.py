@@ -62,6 +62,7 @@ def rows(org, other_org, device, django_user_model) -> None:
     SolarSchedule.objects.create(event="sunrise", latitude=0, longitude=0)
     ClockedSchedule.objects.create(clocked_time=timezone.now())
     _quota_rows(org)
+    _registry_rows(org)
     from accounts.audit import audit_record
 
     audit_record(organization=org, action="api_key.issue", target="API key 'telegraf'", user=customer)
@@ -77,6 +78,15 @@ def _quota_rows(org: Any) -> None:
     ScrapeTarget.objects.create(organization=org, url="http://127.0.0.1:9/metrics")
     now = timezone.now()
     UsagePeriod.objects.create(service=service, start=now, end=now, egress_bytes=5)
+
+
+def _registry_rows(org: Any) -> None:
+    from registry.models import Gauge, MetricType, PushGroup, RegistryPolicy
+
+    Gauge.objects.create(organization=org, name="kills", identity="kills{}")
+    MetricType.objects.create(organization=org, name="kills", kind="gauge")
+    PushGroup.objects.create(organization=org, grouping_key='{"instance":"","job":"j"}', labels={"job": "j"})
+    RegistryPolicy.objects.create(organization=org, default_group_ttl_seconds=60)
 
 
 @pytest.fixture
