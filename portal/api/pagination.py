@@ -40,9 +40,12 @@ class CursorPagination(pagination.CursorPagination):
         return (ordering,) if isinstance(ordering, str) else tuple(ordering)
 
     def get_page_size(self, request: Request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None or raw == "":
+        values = request.query_params.getlist(self.page_size_query_param)
+        if not values:
             return self.page_size
+        if len(values) > 1:
+            raise InvalidRequest("parameter 'page_size': given more than once; give it once")
+        raw = values[0]
         try:
             size = int(raw)
         except ValueError:

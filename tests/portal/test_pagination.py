@@ -128,6 +128,8 @@ def test_default_order_is_newest_first_by_key(org: Organization) -> None:
         ({"page_size": "ten"}, "parameter 'page_size': 'ten' is not an integer"),
         ({"page_size": "0"}, "parameter 'page_size': 0 is outside 1..1000"),
         ({"page_size": "1001"}, "parameter 'page_size': 1001 is outside 1..1000"),
+        ({"page_size": ""}, "parameter 'page_size': '' is not an integer"),
+        ({"page_size": ["5", "6"]}, "parameter 'page_size': given more than once"),
     ],
 )
 def test_bad_cursor_or_page_size_is_a_json_400(api, device, params, message) -> None:
