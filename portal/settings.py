@@ -490,3 +490,10 @@ SCRAPE_TIMEOUT_SECONDS = env_int("SCRAPE_TIMEOUT_SECONDS", 10, minimum=1)
 SCRAPE_MAX_BYTES = env_int("SCRAPE_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)
 SCRAPE_MAX_SERIES = env_int("SCRAPE_MAX_SERIES", 100_000, minimum=1)  # bandwidth series per target
 SCRAPE_MAX_LABEL_LENGTH = env_int("SCRAPE_MAX_LABEL_LENGTH", 256, minimum=1)
+
+# --- Alerts (docs/alerts.md) ---
+ALERTS_EVAL_SECONDS = env_int("ALERTS_EVAL_SECONDS", 30, minimum=1)
+_ALERTS_TICK = {"schedule": ALERTS_EVAL_SECONDS, "options": {"expires": ALERTS_EVAL_SECONDS}}
+PERIODIC_TASKS["alerts-evaluate"] = {"task": "alerts.evaluate", **_ALERTS_TICK}
+_ALERTS_SECTION = {"template": "alerts/overview_section.html", "context": "alerts.sections.overview"}
+OVERVIEW_SECTIONS.insert(1, {"name": "alerts", **_ALERTS_SECTION})  # firing alerts after the devices
