@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from alerts import messages
 from alerts.models import AlertEvent, AlertRule, AlertState
-from alerts.readings import Reading, rule_readings
+from alerts.readings import Reading, RuleDevice, organization_devices, rule_readings
 from alerts.selectors import ActiveSilences
 from timeseries import StoreError
 
@@ -53,6 +53,7 @@ class _Row:
     since: datetime
     last_notified_at: datetime | None
     silenced: bool
+    last_value: float | None
 
 
 def claim(
@@ -82,7 +83,7 @@ def claim(
 
 def _load_states(rule_id: int) -> dict[tuple[int, str], _Row]:
     rows = AlertState.objects.filter(rule_id=rule_id).values_list(
-        "id", "device_id", "series", "state", "since", "last_notified_at", "silenced"
+        "id", "device_id", "series", "state", "since", "last_notified_at", "silenced", "last_value"
     )
     return {(row[1], row[2]): _Row(row[0], *row[3:]) for row in rows}
 
@@ -121,11 +122,14 @@ def _events(
     )
 
 
-def evaluate_rule(rule: AlertRule, *, now: datetime | None = None) -> RuleOutcome:
+def evaluate_rule(
+    rule: AlertRule, *, now: datetime | None = None, devices: list[RuleDevice] | None = None
+) -> RuleOutcome:
+    """`devices`: the organization's, when the caller already read them this cycle."""
     now = now or timezone.now()
     outcome = RuleOutcome(rule.id)
     try:
-        readings = rule_readings(rule, now)
+        readings = rule_readings(rule, now, devices)
     except StoreError as exc:
         # No data is not good data: leave every state as it is and say why on the rule.
         outcome.error = f"{type(exc).__name__}: {exc}"[:1000]
@@ -209,26 +213,46 @@ def evaluate_rule(rule: AlertRule, *, now: datetime | None = None) -> RuleOutcom
                 [repeat_cutoff],
             )
             outcome.notifications += messages.send(rule, "repeat", outcome.repeated, by_id, keys, now)
-    _record_values(by_id, states)
+    _record_values(rule, by_id, states)
     AlertRule.objects.filter(id=rule.id).update(last_evaluated_at=now, last_error="")
     return outcome
 
 
-def _record_values(by_id: dict[int, Reading], states: dict[tuple[int, str], _Row]) -> None:
-    """Keep last_value of the states that are not ok (the page's numbers); ok rows are not rewritten every
-    cycle, which for 10,000 healthy devices would be 10,000 updates for nothing."""
-    watched = [
-        AlertState(id=row.id, last_value=by_id[row.id].value)
+def _record_values(rule: AlertRule, by_id: dict[int, Reading], states: dict[tuple[int, str], _Row]) -> None:
+    """Keep last_value of the states that are not ok (the page's numbers), and only where it changed: ok
+    rows are not rewritten every cycle, which for 10,000 healthy devices would be 10,000 updates for nothing.
+    Offline rules keep the value of their transition (seconds silent grows every cycle; the page has the
+    device's last-seen time)."""
+    if rule.kind == AlertRule.Kind.OFFLINE:
+        return
+    changed = [
+        (row.id, by_id[row.id].value)
         for row in states.values()
-        if row.id in by_id and (row.state != OK or by_id[row.id].bad)
+        if row.id in by_id and (row.state != OK or by_id[row.id].bad) and row.last_value != by_id[row.id].value
     ]
-    if watched:
-        AlertState.objects.bulk_update(watched, ["last_value"], batch_size=500)
+    if not changed:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {AlertState._meta.db_table} AS s SET last_value = v.value "  # noqa: S608 - our table
+                "FROM unnest(%s::bigint[], %s::float8[]) AS v(id, value) WHERE s.id = v.id",
+                [[sid for sid, _ in changed], [value for _, value in changed]],
+            )
+    else:
+        AlertState.objects.bulk_update([AlertState(id=i, last_value=v) for i, v in changed], ["last_value"], 500)
 
 
 def evaluate_all(*, now: datetime | None = None, organization_id: int | None = None) -> list[RuleOutcome]:
     """Every enabled rule, each on its own: one rule's failure is recorded on it and the others go on."""
-    rules = AlertRule.objects.filter(enabled=True).select_related("organization").order_by("id")
+    rules = AlertRule.objects.filter(enabled=True).select_related("organization").prefetch_related("devices")
     if organization_id is not None:
         rules = rules.filter(organization_id=organization_id)
-    return [evaluate_rule(rule, now=now) for rule in rules]
+    now = now or timezone.now()
+    devices: dict[int, list[RuleDevice]] = {}
+    outcomes = []
+    for rule in rules.order_by("organization_id", "id"):
+        if rule.organization_id not in devices:
+            devices = {rule.organization_id: organization_devices(rule.organization_id)}  # one org at a time
+        outcomes.append(evaluate_rule(rule, now=now, devices=devices[rule.organization_id]))
+    return outcomes

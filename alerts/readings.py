@@ -11,6 +11,8 @@ import fnmatch
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.db.models.functions import Coalesce
+
 from alerts.models import OPERATORS, AlertRule
 from devices.models import Device
 from timeseries import get_store
@@ -29,8 +31,7 @@ class RuleDevice:
     id: int
     name: str
     slug: str
-    last_seen_at: datetime | None
-    created_at: datetime
+    last_data: datetime  # last seen, or created for a device never seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,18 +43,23 @@ class Reading:
     holding: bool  # the condition holds against the recovery value: a pending/firing state stays
 
 
-def rule_devices(rule: AlertRule) -> list[RuleDevice]:
+def organization_devices(organization_id: int) -> list[RuleDevice]:
+    """Every device of the organization, read once per evaluation cycle and shared by its rules."""
+    rows = (
+        Device.objects.filter(organization_id=organization_id)
+        .annotate(last_data=Coalesce("last_seen_at", "created_at"))
+        .values_list("id", "name", "slug", "last_data")
+    )
+    return [RuleDevice(*row) for row in rows]
+
+
+def rule_devices(rule: AlertRule, everyone: list[RuleDevice]) -> list[RuleDevice]:
     """The rule's devices: those listed plus those matching the pattern; neither set → all of the org's."""
-    devices = Device.objects.filter(organization_id=rule.organization_id)
-    listed = set(rule.devices.values_list("id", flat=True))
-    rows = devices.values_list("id", "name", "slug", "last_seen_at", "created_at")
+    listed = {d.id for d in rule.devices.all()}
     if not listed and not rule.device_pattern:
-        return [RuleDevice(*row) for row in rows]
-    return [
-        RuleDevice(*row)
-        for row in rows
-        if row[0] in listed or (rule.device_pattern and fnmatch.fnmatchcase(row[1], rule.device_pattern))
-    ]
+        return everyone
+    pattern = rule.device_pattern
+    return [d for d in everyone if d.id in listed or (pattern and fnmatch.fnmatchcase(d.name, pattern))]
 
 
 def offline_readings(rule: AlertRule, devices: list[RuleDevice], now: datetime) -> list[Reading]:
@@ -61,7 +67,7 @@ def offline_readings(rule: AlertRule, devices: list[RuleDevice], now: datetime) 
     grace = rule.grace().total_seconds()
     readings = []
     for device in devices:
-        silent = (now - (device.last_seen_at or device.created_at)).total_seconds()
+        silent = (now - device.last_data).total_seconds()
         readings.append(Reading(device.id, "", round(silent, 1), silent >= grace, silent >= grace))
     return readings
 
@@ -104,9 +110,9 @@ def threshold_readings(rule: AlertRule, devices: list[RuleDevice], now: datetime
     return readings
 
 
-def rule_readings(rule: AlertRule, now: datetime) -> list[Reading]:
+def rule_readings(rule: AlertRule, now: datetime, everyone: list[RuleDevice] | None = None) -> list[Reading]:
     """Raises the store's StoreError/StoreUnavailable: the caller records an evaluation error."""
-    devices = rule_devices(rule)
+    devices = rule_devices(rule, organization_devices(rule.organization_id) if everyone is None else everyone)
     if rule.kind == AlertRule.Kind.OFFLINE:
         return offline_readings(rule, devices, now)
     return threshold_readings(rule, devices, now)
