@@ -18,6 +18,7 @@ import re
 import sys
 import types
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import clear_url_caches, path
+from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
@@ -35,6 +37,7 @@ from accounts import services as accounts
 from accounts.models import Membership, Organization
 from accounts.scopes import registered_scopes
 from accounts.tenancy import page_organization
+from alerts.models import AlertRule, Silence
 from devices import services as devices
 from devices.models import Device
 from tests.urlwalk import Route, walk
@@ -65,6 +68,8 @@ def is_public(route: str) -> bool:
 class OrgB:
     org: Organization
     device: Device
+    rule: AlertRule
+    silence: Silence
 
     def parameter(self, name: str) -> str | None:
         """The value of org B's object for a path parameter, by the parameter's name."""
@@ -79,6 +84,8 @@ class OrgB:
             "pk": str(self.device.pk),
             "id": str(self.device.pk),
             "device_id": str(self.device.pk),
+            "rule": str(self.rule.pk),
+            "silence": str(self.silence.pk),
         }
         return values.get(name)
 
@@ -91,6 +98,8 @@ class OrgB:
             sorted(Device.objects.filter(organization=self.org).values_list("name", "last_seen_at")),
             Series.objects.filter(tenant=tenant).count(),
             DataPoint.objects.filter(series__tenant=tenant).count(),
+            sorted(AlertRule.objects.filter(organization=self.org).values_list("id", "name", "value", "enabled")),
+            sorted(Silence.objects.filter(organization=self.org).values_list("id", "ends_at", "reason")),
         )
 
 
@@ -159,7 +168,11 @@ def org_b(other_org: Organization, issue_key: Any, client_for: Any) -> OrgB:
     )
     assert response.status_code == 204
     device.refresh_from_db()
-    return OrgB(org=other_org, device=device)
+    rule = AlertRule.objects.create(organization=other_org, name="b-secret-rule", kind="offline")
+    silence = Silence.objects.create(
+        organization=other_org, rule=rule, starts_at=timezone.now(), ends_at=timezone.now() + timedelta(days=1)
+    )
+    return OrgB(org=other_org, device=device, rule=rule, silence=silence)
 
 
 @pytest.fixture

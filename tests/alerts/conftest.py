@@ -47,7 +47,9 @@ def sql_store(db: None, settings: Any) -> Iterator[TimeSeriesStore]:
 
 @pytest.fixture
 def make_devices(org: Organization) -> Callable[..., list[Device]]:
-    def _make(count: int, prefix: str = "edge", seen: datetime | None = T0, organization: Organization | None = None) -> list[Device]:
+    def _make(
+        count: int, prefix: str = "edge", seen: datetime | None = T0, organization: Organization | None = None
+    ) -> list[Device]:
         made = [devices.device_create(organization=organization or org, name=f"{prefix}-{i:03d}") for i in range(count)]
         Device.objects.filter(id__in=[d.id for d in made]).update(last_seen_at=seen, created_at=seen or T0)
         return made

@@ -48,7 +48,9 @@ def test_offline_device_one_email_after_grace_and_for_one_resolved_when_it_sends
     assert list(AlertEvent.objects.values_list("kind", flat=True).order_by("id")) == ["firing", "resolved"]
 
 
-def test_fifty_devices_stopping_at_once_are_one_email_naming_fifty(org: Any, make_devices: Any, smtp_server: Any) -> None:
+def test_fifty_devices_stopping_at_once_are_one_email_naming_fifty(
+    org: Any, make_devices: Any, smtp_server: Any
+) -> None:
     make_devices(50)
     make_devices(3, prefix="fine", seen=T0 + seconds(100))
     rule = offline_rule(org, for_seconds=0)
