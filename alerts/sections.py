@@ -12,5 +12,7 @@ from alerts import selectors
 
 def overview(request: HttpRequest, organization: Organization) -> dict[str, Any]:
     counts = selectors.state_counts(organization=organization)
-    firing = list(selectors.current_states(organization=organization, states=("firing",))[:5])
+    firing = list(selectors.current_states(organization=organization, states=("firing",))[:50])
+    selectors.mark_silenced(firing, organization=organization)
+    firing = [s for s in firing if not s.shown_silenced][:5]  # type: ignore[attr-defined]
     return {"alert_counts": counts, "firing_alerts": firing, "organization": organization}
