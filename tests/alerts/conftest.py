@@ -13,8 +13,8 @@ from alerts.models import AlertRule
 from devices import services as devices
 from devices.models import Device
 from notifications.services import deliveries_run_due
-from timeseries import Point, TimeSeriesStore, get_store, reset_store
 from tests.notifications.conftest import receiver, smtp_server  # noqa: F401 - shared, not copied
+from timeseries import Point, TimeSeriesStore, get_store, reset_store
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

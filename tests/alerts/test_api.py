@@ -67,10 +67,15 @@ def test_a_read_key_cannot_write(reader: APIClient) -> None:
 
 @pytest.mark.parametrize(
     ("change", "field", "words"),
-    [({"measurement": ""}, "measurement", "needs a measurement"), ({"recipients": ["nope"]}, "recipients", "email"),
-     ({"recovery_value": 95}, "recovery_value", "at or below"), ({"devices": ["ghost"]}, "devices", "ghost"),
-     ({"operator": "=="}, "operator", "valid choice"), ({"webhook_url": "http://169.254.169.254/x"}, "webhook_url", "")],
-)  # fmt: skip
+    [
+        ({"measurement": ""}, "measurement", "needs a measurement"),
+        ({"recipients": ["nope"]}, "recipients", "email"),
+        ({"recovery_value": 95}, "recovery_value", "at or below"),
+        ({"devices": ["ghost"]}, "devices", "ghost"),
+        ({"operator": "=="}, "operator", "valid choice"),
+        ({"webhook_url": "http://169.254.169.254/x"}, "webhook_url", "link-local"),
+    ],
+)
 def test_bad_rules_are_400_naming_the_field_and_write_nothing(
     writer: APIClient, change: dict[str, Any], field: str, words: str
 ) -> None:

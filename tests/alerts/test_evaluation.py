@@ -122,7 +122,7 @@ def test_repeat_interval_while_firing(org: Any, make_devices: Any, smtp_server: 
 def test_a_silence_suppresses_firing_and_resolved_of_a_problem_begun_inside_it(
     org: Any, make_devices: Any, smtp_server: Any
 ) -> None:
-    dev, other = make_devices(2)
+    dev, _other = make_devices(2)
     rule = offline_rule(org, for_seconds=0)
     silence = Silence.objects.create(organization=org, starts_at=T0, ends_at=T0 + seconds(120), reason="upgrade")
     silence.devices.set([dev])

@@ -29,7 +29,7 @@ def _client(org: Any, role: str, csrf: bool = False) -> Client:
 
 def test_a_viewer_sees_firing_pending_silenced_and_cannot_edit(org: Any, make_devices: Any) -> None:
     old = timezone.now() - timedelta(hours=1)
-    a, b, c = make_devices(3, seen=old)
+    *_, c = make_devices(3, seen=old)
     offline_rule(org, name="gone", for_seconds=0)
     offline_rule(org, name="slow", for_seconds=3600)
     silence = Silence.objects.create(organization=org, starts_at=old, ends_at=timezone.now() + timedelta(hours=1))
@@ -63,8 +63,9 @@ def test_an_admin_creates_edits_and_deletes_a_rule_and_a_silence(org: Any, make_
     assert bad.status_code == 400 and "must be at or below value" in bad.content.decode()
     assert admin.post(f"/o/{org.slug}/alerts/rules/{rule.id}/", {**form, "value": "85"}).status_code == 302
     now = timezone.now()
+    later = now + timedelta(hours=2)
     silence_form = {"rule": str(rule.id), "starts_at": now.strftime("%Y-%m-%dT%H:%M"),
-                    "ends_at": (now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"), "reason": "kernel update"}  # fmt: skip
+                    "ends_at": later.strftime("%Y-%m-%dT%H:%M"), "reason": "kernel update"}  # fmt: skip
     assert admin.post(f"/o/{org.slug}/alerts/silences/new", silence_form).status_code == 302
     silence = Silence.objects.get()
     assert (silence.rule, silence.reason, silence.created_by.username) == (rule, "kernel update", "page-admin")
