@@ -20,7 +20,7 @@ class RecipientsField(forms.CharField):
     def prepare_value(self, value: Any) -> str:
         return "\n".join(value) if isinstance(value, list) else (value or "")
 
-    def to_python(self, value: Any) -> list[str]:
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
         text = super().to_python(value) or ""
         return [part.strip() for part in text.replace(",", "\n").splitlines() if part.strip()]
 
@@ -36,8 +36,9 @@ class RuleForm(forms.ModelForm):
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.instance.organization = organization
-        self.fields["devices"].queryset = Device.objects.filter(organization=organization).order_by("name")
-        self.fields["devices"].help_text = "None ticked and no pattern: every device of the organization."
+        fields: dict[str, Any] = self.fields
+        fields["devices"].queryset = Device.objects.filter(organization=organization).order_by("name")
+        fields["devices"].help_text = "None ticked and no pattern: every device of the organization."
 
     def values(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in RULE_FIELDS if name in self.cleaned_data}
@@ -53,7 +54,8 @@ class SilenceForm(forms.ModelForm):
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.instance.organization = organization
-        self.fields["rule"].queryset = AlertRule.objects.filter(organization=organization).order_by("name")
-        self.fields["devices"].queryset = Device.objects.filter(organization=organization).order_by("name")
+        fields: dict[str, Any] = self.fields
+        fields["rule"].queryset = AlertRule.objects.filter(organization=organization).order_by("name")
+        fields["devices"].queryset = Device.objects.filter(organization=organization).order_by("name")
         for name in ("starts_at", "ends_at"):
-            self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+            fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]

@@ -196,5 +196,5 @@ class Silence(models.Model):
     def clean(self) -> None:
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError({"ends_at": "must be after starts_at"})
-        if self.rule_id and self.organization_id and self.rule.organization_id != self.organization_id:
+        if self.rule is not None and self.organization_id and self.rule.organization_id != self.organization_id:
             raise ValidationError({"rule": "no such rule in this organization"})

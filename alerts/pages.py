@@ -112,7 +112,7 @@ def silence_edit(request: HttpRequest, org: str, silence: int | None = None) -> 
     organization = page_organization_admin(request.user, org)
     instance = _silence(organization, silence) if silence is not None else None
     now = timezone.now().replace(second=0, microsecond=0)
-    initial = {"starts_at": now, "ends_at": now + timedelta(hours=2)}
+    initial: dict[str, object] = {"starts_at": now, "ends_at": now + timedelta(hours=2)}
     if request.GET.get("rule", "").isdigit():
         initial["rule"] = int(request.GET["rule"])
     copy = _silence(organization, silence) if silence is not None else None

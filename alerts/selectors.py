@@ -70,12 +70,10 @@ def mark_silenced(states: Iterable[AlertState], *, organization: Organization, n
 def state_counts(*, organization: Organization) -> dict[str, int]:
     states = list(current_states(organization=organization))
     mark_silenced(states, organization=organization)
-    silenced = sum(1 for s in states if s.shown_silenced)  # type: ignore[attr-defined]
-    return {
-        "firing": sum(1 for s in states if s.state == "firing" and not s.shown_silenced),  # type: ignore[attr-defined]
-        "pending": sum(1 for s in states if s.state == "pending" and not s.shown_silenced),  # type: ignore[attr-defined]
-        "silenced": silenced,
-    }
+    counts = {"firing": 0, "pending": 0, "silenced": 0}
+    for state in states:
+        counts["silenced" if getattr(state, "shown_silenced", False) else state.state] += 1
+    return counts
 
 
 def history(*, organization: Organization, rule_id: int | None = None) -> QuerySet[AlertEvent]:
