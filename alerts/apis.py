@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -26,6 +27,7 @@ from alerts.serializers import AlertEventSerializer, AlertRuleSerializer, AlertS
 from devices.models import Device
 from portal.api.errors import Forbidden, InvalidRequest, NotFound
 from portal.api.ratelimit import RateLimitedMixin
+from portal.api.schema import error_responses
 
 METRICS_READ = "metrics:read"  # registered by ingest (named, not imported: a sibling app)
 
@@ -78,6 +80,32 @@ def _invalid(exc: DjangoValidationError) -> serializers.ValidationError:
     return serializers.ValidationError(detail)
 
 
+READ_ERRORS = error_responses(400, 401, 403, 429)
+WRITE_ERRORS = error_responses(400, 401, 403, 429)
+ONE_ERRORS = error_responses(400, 401, 403, 404, 429, e404="No such object in the organization.")
+
+
+def _schema(name: str, serializer: Any, *, listing: bool = False, detail: bool = False) -> Any:
+    """The OpenAPI operations of a list (GET, POST) or detail (GET, PUT, PATCH, DELETE) view."""
+    if listing:
+        return extend_schema_view(
+            get=extend_schema(summary=f"List {name}s", responses={200: serializer(many=True), **READ_ERRORS}),
+            post=extend_schema(summary=f"Create a {name}", responses={201: serializer, **WRITE_ERRORS}),
+        )
+    return extend_schema_view(
+        get=extend_schema(summary=f"One {name}", responses={200: serializer, **ONE_ERRORS}),
+        put=extend_schema(summary=f"Replace a {name}", responses={200: serializer, **ONE_ERRORS}),
+        patch=extend_schema(summary=f"Change a {name}", responses={200: serializer, **ONE_ERRORS}),
+        delete=extend_schema(summary=f"Delete a {name}", responses={204: None, **ONE_ERRORS}),
+    )
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Alert states now: firing and pending (silenced ones flagged)",
+        responses={200: AlertStateSerializer(many=True), **READ_ERRORS},
+    )
+)
 class AlertListApi(AlertsAccess, generics.ListAPIView):
     """States now: firing first, then pending (silenced ones flagged)."""
 
@@ -95,6 +123,13 @@ class AlertListApi(AlertsAccess, generics.ListAPIView):
         return self.get_paginated_response(data) if page is not None else Response(data)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="Alert history: transitions to firing and back, newest first",
+        parameters=[OpenApiParameter("rule", int, description="only this rule's events")],
+        responses={200: AlertEventSerializer(many=True), **READ_ERRORS},
+    )
+)
 class AlertHistoryApi(AlertsAccess, generics.ListAPIView):
     """Transitions to firing and back, newest first."""
 
@@ -110,6 +145,7 @@ class AlertHistoryApi(AlertsAccess, generics.ListAPIView):
         return selectors.history(organization=self.organization(), rule_id=rule_id)
 
 
+@_schema("alert rule", AlertRuleSerializer, listing=True)
 class RuleListApi(AlertsAccess, generics.ListCreateAPIView):
     serializer_class = AlertRuleSerializer
 
@@ -131,6 +167,7 @@ class RuleListApi(AlertsAccess, generics.ListCreateAPIView):
         return Response(self.get_serializer(rule).data, status=201)
 
 
+@_schema("alert rule", AlertRuleSerializer, detail=True)
 class RuleDetailApi(AlertsAccess, generics.RetrieveUpdateDestroyAPIView):
     serializer_class = AlertRuleSerializer
     lookup_url_kwarg = "rule"
@@ -160,6 +197,7 @@ class RuleDetailApi(AlertsAccess, generics.RetrieveUpdateDestroyAPIView):
         services.alert_rule_delete(rule=instance, **self.actor())
 
 
+@_schema("silence", SilenceSerializer, listing=True)
 class SilenceListApi(AlertsAccess, generics.ListCreateAPIView):
     serializer_class = SilenceSerializer
 
@@ -188,6 +226,7 @@ class SilenceListApi(AlertsAccess, generics.ListCreateAPIView):
         return Response(self.get_serializer(silence).data, status=201)
 
 
+@_schema("silence", SilenceSerializer, detail=True)
 class SilenceDetailApi(AlertsAccess, generics.RetrieveUpdateDestroyAPIView):
     serializer_class = SilenceSerializer
     lookup_url_kwarg = "silence"
