@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from alerts import messages
 from alerts.models import AlertEvent, AlertRule, AlertState
-from alerts.readings import Reading, RuleDevice, organization_devices, rule_readings
+from alerts.readings import Reading, RuleDevice, organization_devices, rule_devices, rule_readings
 from alerts.selectors import ActiveSilences
 from timeseries import StoreError
 
@@ -129,6 +129,7 @@ def evaluate_rule(
     now = now or timezone.now()
     outcome = RuleOutcome(rule.id)
     try:
+        devices = organization_devices(rule.organization_id) if devices is None else devices
         readings = rule_readings(rule, now, devices)
     except StoreError as exc:
         # No data is not good data: leave every state as it is and say why on the rule.
@@ -172,6 +173,9 @@ def evaluate_rule(
                 due = row.last_notified_at is None or row.last_notified_at <= repeat_cutoff
                 if due:
                     repeat.append(row.id)
+    # A device taken out of the rule (or deleted pattern match) leaves its problem without a message.
+    members = {d.id for d in rule_devices(rule, devices)}
+    left = [row.id for (device_id, _), row in states.items() if row.state != OK and device_id not in members]
     keys = {row.id: key for key, row in states.items()}
     silenced_rows = {row.id for row in states.values() if row.silenced}
     target = FIRING if rule.for_seconds == 0 else PENDING
@@ -192,6 +196,8 @@ def evaluate_rule(
             if covered:
                 fired_silenced.update(won)
         claim(back_to_ok, PENDING, {"state": OK, "since": now, "silenced": False})
+        for old in (PENDING, FIRING):
+            claim(left, old, {"state": OK, "since": now, "silenced": False})
         outcome.fired = sorted(fired)
         if fired:
             _events(rule, AlertEvent.Kind.FIRING, outcome.fired, by_id, keys, fired_silenced, now)

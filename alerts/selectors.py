@@ -54,7 +54,7 @@ def current_states(
 ) -> QuerySet[AlertState]:
     """States that are not ok, firing first, then by rule, device and series (a stable order for lists)."""
     return (
-        AlertState.objects.filter(rule__organization=organization, state__in=list(states))
+        AlertState.objects.filter(rule__organization=organization, rule__enabled=True, state__in=list(states))
         .select_related("rule", "device")
         .order_by("-state", "rule__name", "device__name", "series", "id")  # "pending" < "firing" descending
     )

@@ -37,6 +37,7 @@ from timeseries.base import (
     TagFilter,
 )
 from timeseries.models import FieldType, Series
+from timeseries.sql_joined import matching_tag_values, query_grouped
 from timeseries.validation import type_conflict_message, validate_points, validate_query
 
 _COLUMN = {"float": "value_float", "int": "value_int", "str": "value_str", "bool": "value_bool"}
@@ -249,6 +250,11 @@ class SqlStore:
         bucket = step_ns(step) if step is not None else None
         results: list[SeriesResult] = []
         with db_errors():
+            if group_by and max_groups is None and connection.vendor == "postgresql":
+                return query_grouped(
+                    tenant=tenant, measurement=measurement, fields=fields, tags=wanted, group_by=group_by,
+                    start_ns=start_ns, end_ns=end_ns, bucket=bucket, agg=agg, convert=_convert,
+                )  # fmt: skip
             groups = self._groups(tenant, measurement, wanted, group_by)
             if not groups:
                 return []
@@ -283,7 +289,7 @@ class SqlStore:
         if connection.vendor == "postgresql":
             # Only the tags the filter and the grouping name, as text (tags->>'k'): decoding every series'
             # whole JSON in Python cost more than the points query for an alert rule over 10,000 devices.
-            for sid, values in _matching_tag_values(tenant, measurement, tags, group_by):
+            for sid, values in matching_tag_values(tenant, measurement, tags, group_by):
                 grouped[tuple((name, values.get(name) or "") for name in group_by)].append(sid)
             return sorted(grouped.items())
         for sid, _measurement, series_tags in _matching_series(tenant, tags, measurement=measurement):
@@ -427,29 +433,6 @@ def _matching_series(
         for sid, name, series_tags in series.values_list("id", "measurement", "tags")
         if all(series_tags.get(k) in values for k, values in tags.items())
     ]
-
-
-def _matching_tag_values(
-    tenant: str, measurement: str, tags: Mapping[str, tuple[str, ...]], group_by: Sequence[str]
-) -> list[tuple[int, dict[str, str | None]]]:
-    """PostgreSQL: (id, {tag: value or None}) of the series matching the filter, reading only the named tags."""
-    names = sorted({*tags, *group_by})
-    columns = "".join(", tags->>%s" for _ in names)
-    where = "tenant = %s AND measurement = %s"
-    params: list[Any] = [*names, tenant, measurement]
-    single = {k: v[0] for k, v in tags.items() if len(v) == 1}
-    if single:
-        where += " AND tags @> %s::jsonb"  # served by the tenant index + filter, as in _matching_series
-        params.append(json.dumps(single))
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id{columns} FROM {Series._meta.db_table} WHERE {where}", params)  # noqa: S608
-        rows = cursor.fetchall()
-    found = []
-    for sid, *values in rows:
-        named = dict(zip(names, values, strict=True))
-        if all(named.get(k) in wanted for k, wanted in tags.items()):
-            found.append((int(sid), named))
-    return found
 
 
 def _latest_points(pairs: Sequence[tuple[int, str, str]]) -> list[tuple[int, FieldLatest]]:

@@ -161,3 +161,17 @@ def test_store_down_is_an_evaluation_error_and_resolves_nothing(
     assert rule.last_error.startswith("StoreUnavailable") and rule.last_error_at == T0 + seconds(200)
     assert _states(rule) == [("edge-000", "", "firing")]
     assert _evaluate(rule, 210).resolved == []  # back up, still no data in the window: unknown, left as is
+
+
+def test_a_device_taken_out_of_the_rule_leaves_firing_without_a_message(org: Any, make_devices: Any) -> None:
+    _, other = make_devices(2)
+    rule = offline_rule(org, for_seconds=0)
+    assert len(_evaluate(rule, 70).fired) == 2
+    rule.devices.set([other])
+    outcome = _evaluate(rule, 80)
+    assert (outcome.resolved, outcome.notifications) == ([], 0)
+    assert _states(rule) == [("edge-000", "", "ok"), ("edge-001", "", "firing")]
+    AlertRule.objects.filter(id=rule.id).update(enabled=False)
+    from alerts.selectors import current_states
+
+    assert list(current_states(organization=org)) == []  # a disabled rule's states are not shown
