@@ -85,18 +85,27 @@ WRITE_ERRORS = error_responses(400, 401, 403, 429)
 ONE_ERRORS = error_responses(400, 401, 403, 404, 429, e404="No such object in the organization.")
 
 
-def _schema(name: str, serializer: Any, *, listing: bool = False, detail: bool = False) -> Any:
+def _object_id(raw: str, what: str) -> int:
+    """A path id: digits only and within bigint, else the same 404 as an unknown id (never Django's HTML 404,
+    never a database overflow error)."""
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound(f"no such {what} in this organization")
+    return int(raw)
+
+
+def _schema(name: str, serializer: Any, *, listing: bool = False, param: str = "") -> Any:
     """The OpenAPI operations of a list (GET, POST) or detail (GET, PUT, PATCH, DELETE) view."""
     if listing:
         return extend_schema_view(
             get=extend_schema(summary=f"List {name}s", responses={200: serializer(many=True), **READ_ERRORS}),
             post=extend_schema(summary=f"Create a {name}", responses={201: serializer, **WRITE_ERRORS}),
         )
+    path_id = [OpenApiParameter(param, {"type": "integer", "minimum": 1}, OpenApiParameter.PATH)]
     return extend_schema_view(
-        get=extend_schema(summary=f"One {name}", responses={200: serializer, **ONE_ERRORS}),
-        put=extend_schema(summary=f"Replace a {name}", responses={200: serializer, **ONE_ERRORS}),
-        patch=extend_schema(summary=f"Change a {name}", responses={200: serializer, **ONE_ERRORS}),
-        delete=extend_schema(summary=f"Delete a {name}", responses={204: None, **ONE_ERRORS}),
+        get=extend_schema(summary=f"One {name}", parameters=path_id, responses={200: serializer, **ONE_ERRORS}),
+        put=extend_schema(summary=f"Replace a {name}", parameters=path_id, responses={200: serializer, **ONE_ERRORS}),
+        patch=extend_schema(summary=f"Change a {name}", parameters=path_id, responses={200: serializer, **ONE_ERRORS}),
+        delete=extend_schema(summary=f"Delete a {name}", parameters=path_id, responses={204: None, **ONE_ERRORS}),
     )
 
 
@@ -136,11 +145,12 @@ class AlertHistoryApi(AlertsAccess, generics.ListAPIView):
     serializer_class = AlertEventSerializer
 
     def get_queryset(self) -> QuerySet[Any]:
-        raw = self.request.query_params.get("rule")
+        given = self.request.query_params.getlist("rule")
         rule_id = None
-        if raw:
-            if not raw.isdigit():
-                raise InvalidRequest(f"parameter 'rule': {raw!r} is not a rule id")
+        if given:
+            raw = given[0]
+            if len(given) > 1 or not raw.isdigit() or len(raw) > 18:
+                raise InvalidRequest(f"parameter 'rule': {raw!r} is not one rule id")
             rule_id = int(raw)
         return selectors.history(organization=self.organization(), rule_id=rule_id)
 
@@ -167,13 +177,14 @@ class RuleListApi(AlertsAccess, generics.ListCreateAPIView):
         return Response(self.get_serializer(rule).data, status=201)
 
 
-@_schema("alert rule", AlertRuleSerializer, detail=True)
+@_schema("alert rule", AlertRuleSerializer, param="rule")
 class RuleDetailApi(AlertsAccess, generics.RetrieveUpdateDestroyAPIView):
     serializer_class = AlertRuleSerializer
     lookup_url_kwarg = "rule"
 
     def get_object(self) -> AlertRule:
-        rule = selectors.rule_get(organization=self.organization(), rule_id=int(self.kwargs["rule"]))
+        rule_id = _object_id(self.kwargs["rule"], "alert rule")
+        rule = selectors.rule_get(organization=self.organization(), rule_id=rule_id)
         if rule is None:
             raise NotFound("no such alert rule in this organization")
         return rule
@@ -226,13 +237,14 @@ class SilenceListApi(AlertsAccess, generics.ListCreateAPIView):
         return Response(self.get_serializer(silence).data, status=201)
 
 
-@_schema("silence", SilenceSerializer, detail=True)
+@_schema("silence", SilenceSerializer, param="silence")
 class SilenceDetailApi(AlertsAccess, generics.RetrieveUpdateDestroyAPIView):
     serializer_class = SilenceSerializer
     lookup_url_kwarg = "silence"
 
     def get_object(self) -> Silence:
-        silence = selectors.silence_get(organization=self.organization(), silence_id=int(self.kwargs["silence"]))
+        silence_id = _object_id(self.kwargs["silence"], "silence")
+        silence = selectors.silence_get(organization=self.organization(), silence_id=silence_id)
         if silence is None:
             raise NotFound("no such silence in this organization")
         return silence
