@@ -101,10 +101,12 @@ def threshold_readings(rule: AlertRule, devices: list[RuleDevice], now: datetime
     readings = []
     for result in results:
         device_id = by_name.get(result.tags.get(DEVICE_TAG, ""))
-        values = [v for _, v in result.points if isinstance(v, int | float) and not isinstance(v, bool)]
-        if device_id is None or not values:
+        if device_id is None or not result.points:
             continue
-        value = float(values[-1])
+        raw = result.points[-1][1]  # one bucket: the window's aggregate
+        if not isinstance(raw, int | float) or isinstance(raw, bool):
+            continue
+        value = float(raw)
         series = result.tags.get(rule.split_by, "") if rule.split_by else ""
         readings.append(Reading(device_id, series, value, compare(value, threshold), compare(value, recovery)))
     return readings

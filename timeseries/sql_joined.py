@@ -74,13 +74,16 @@ def fetch_grouped(
     with connection.cursor() as cursor:
         cursor.execute(sql, [*group_by, *where_params])
         rows = cursor.fetchall()
-    found: dict[tuple[tuple[str, str], ...], list[tuple[int, FieldValue | None]]] = defaultdict(list)
+    by_values: dict[tuple[str, ...], list[tuple[int, FieldValue | None]]] = defaultdict(list)
     width = len(group_by)
-    for row in rows:
+    for row in rows:  # keyed by the values tuple; named once per group below (10,000s of rows per rule)
         if row[width + 1] is not None:
-            found[tuple(zip(group_by, row[:width], strict=True))].append((int(row[width]), row[width + 1]))
-    for points in found.values():
-        points.sort(key=lambda point: point[0])
+            by_values[row[:width]].append((row[width], row[width + 1]))
+    found: dict[tuple[tuple[str, str], ...], list[tuple[int, Any]]] = {}
+    for values, points in by_values.items():
+        if len(points) > 1:
+            points.sort(key=lambda point: point[0])
+        found[tuple(zip(group_by, values, strict=True))] = points
     return found
 
 
