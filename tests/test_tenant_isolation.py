@@ -40,6 +40,7 @@ from accounts.tenancy import page_organization
 from alerts.models import AlertRule, Silence
 from devices import services as devices
 from devices.models import Device
+from quotas.models import GatewayService
 from tests.urlwalk import Route, walk
 from timeseries import get_store
 from timeseries.models import DataPoint, Series
@@ -57,6 +58,7 @@ PUBLIC = {
     "admin/": "Django admin: staff only (others are redirected to its login); staff see every org by design",
 }
 B_DEVICE = "gw-b-secret-01"
+B_SERVICE = "svc-b-secret"
 B_VALUE = "4242.5"
 
 
@@ -68,6 +70,7 @@ def is_public(route: str) -> bool:
 class OrgB:
     org: Organization
     device: Device
+    service: GatewayService
     rule: AlertRule
     silence: Silence
 
@@ -84,13 +87,14 @@ class OrgB:
             "pk": str(self.device.pk),
             "id": str(self.device.pk),
             "device_id": str(self.device.pk),
+            "service": self.service.name,
             "rule": str(self.rule.pk),
             "silence": str(self.silence.pk),
         }
         return values.get(name)
 
     def markers(self) -> list[bytes]:
-        return [self.org.slug.encode(), self.device.name.encode(), B_VALUE.encode()]
+        return [self.org.slug.encode(), self.device.name.encode(), B_VALUE.encode(), self.service.name.encode()]
 
     def state(self) -> tuple[Any, ...]:
         tenant = str(self.org.id)
@@ -168,11 +172,12 @@ def org_b(other_org: Organization, issue_key: Any, client_for: Any) -> OrgB:
     )
     assert response.status_code == 204
     device.refresh_from_db()
+    service = GatewayService.objects.create(organization=other_org, name=B_SERVICE, kong_service="kong-b")
     rule = AlertRule.objects.create(organization=other_org, name="b-secret-rule", kind="offline")
     silence = Silence.objects.create(
         organization=other_org, rule=rule, starts_at=timezone.now(), ends_at=timezone.now() + timedelta(days=1)
     )
-    return OrgB(org=other_org, device=device, rule=rule, silence=silence)
+    return OrgB(org=other_org, device=device, service=service, rule=rule, silence=silence)
 
 
 @pytest.fixture
@@ -200,6 +205,7 @@ def test_every_route_is_scoped_to_the_callers_org(
     assert {"", "o/<slug:org>/", "o/<slug:org>/devices/<slug:device>/", "api/v1/devices/<str:slug>/series"} <= set(
         routes
     )
+    assert {"o/<slug:org>/services/<slug:service>/", "o/<slug:org>/chart-bands"} <= set(routes)
     assert isolation_problems(org_a_clients, org_b, own_org=org.slug) == []
     stored = get_store().query(
         tenant=str(org_b.org.id),

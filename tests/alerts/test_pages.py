@@ -87,3 +87,19 @@ def test_editing_needs_csrf(org: Any) -> None:
     admin = _client(org, Membership.Role.ADMIN, csrf=True)
     response = admin.post(f"/o/{org.slug}/alerts/rules/new", {"name": "x", "kind": "offline"})
     assert response.status_code == 403 and not AlertRule.objects.exists()
+
+
+def test_firing_periods_are_chart_bands(org: Any, make_devices: Any, client: Any) -> None:
+    from alerts.sections import chart_bands
+
+    (dev,) = make_devices(1, seen=timezone.now() - timedelta(hours=2))
+    rule = offline_rule(org, for_seconds=0)
+    evaluate_all(now=timezone.now() - timedelta(minutes=30))
+    from devices.models import Device
+
+    Device.objects.filter(id=dev.id).update(last_seen_at=timezone.now() - timedelta(minutes=9))
+    evaluate_all(now=timezone.now() - timedelta(minutes=9))
+    bands = chart_bands(org, timezone.now() - timedelta(hours=1), timezone.now())
+    assert [(b["label"], b["url"]) for b in bands] == [(f"{rule.name}: edge-000", f"/o/{org.slug}/alerts/")]
+    assert (bands[0]["end"] - bands[0]["start"]).total_seconds() == pytest.approx(21 * 60, abs=5)
+    assert chart_bands(org, timezone.now() - timedelta(minutes=5), timezone.now()) == []  # over before the window
