@@ -19,7 +19,7 @@ from accounts.models import AuditEntry, Membership
 from alerts.evaluation import evaluate_all
 from alerts.models import AlertRule, Silence
 from devices import services as devices
-from tests.pages.test_browser import SHOTS, browser  # noqa: F401 - the shared chromium fixture
+from tests.pages.conftest import SHOTS, browser  # noqa: F401 - the shared chromium fixture
 from timeseries import Point, get_store
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.django_db(transaction=True)]
