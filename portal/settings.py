@@ -503,3 +503,10 @@ CHART_BANDS: list[str] = []  # dotted paths of (organization, start, end) -> [{s
 # --- Gauge registry (docs/registry.md; series and label limits in registry/services.py) ---
 REGISTRY_PUSH_MAX_BYTES = env_int("REGISTRY_PUSH_MAX_BYTES", 4 * 1024 * 1024, minimum=1024)
 REGISTRY_GROUP_TTL_SECONDS = env_int("REGISTRY_GROUP_TTL_SECONDS", 0, minimum=0)  # 0: pushed groups never expire
+# --- Alerts (docs/alerts.md) ---
+ALERTS_EVAL_SECONDS = env_int("ALERTS_EVAL_SECONDS", 30, minimum=1)
+_ALERTS_TICK = {"schedule": ALERTS_EVAL_SECONDS, "options": {"expires": ALERTS_EVAL_SECONDS}}
+PERIODIC_TASKS["alerts-evaluate"] = {"task": "alerts.evaluate", **_ALERTS_TICK}
+_ALERTS_SECTION = {"template": "alerts/overview_section.html", "context": "alerts.sections.overview"}
+OVERVIEW_SECTIONS.insert(1, {"name": "alerts", **_ALERTS_SECTION})  # firing alerts after the devices
+CHART_BANDS.append("alerts.sections.chart_bands")  # firing periods behind the charts

@@ -38,6 +38,8 @@ echo "==> Seeding the demo organization, users, devices and keys"
 $PY manage.py demo_seed --url "$BEACON_URL"
 echo "==> Seeding the demo gateway services, scrape targets (simulated Kong nodes) and quotas"
 $PY manage.py quotas_demo_seed --ports "$KONG_SIM_PORTS"
+echo "==> Seeding the demo alert rules (offline, CPU busy, disk) and the simulated device edge-sim"
+$PY manage.py alerts_demo_seed
 
 logins() {
   cat <<TXT
@@ -98,6 +100,9 @@ set -a; source var/demo-keys.env; set +a
 echo "==> Starting the live data source"
 scripts/demo_source.sh &
 pids+=($!)
+# edge-sim crosses the demo alert rules on a 7-minute loop: busy CPU, then idle, then silent (offline).
+$PY manage.py alerts_demo_source >var/alerts-source.log 2>&1 &
+pids+=($!)
 
 cat <<TXT
 
@@ -110,6 +115,8 @@ $(logins)
     Bandwidth: curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/services/shop/bandwidth?start=-15m&step=1m'
     Quotas:    curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/quotas/'
                (shop's hourly quota crosses 80 % about 3 minutes in: the email is printed in var/worker.log)
+    Alerts:    $BEACON_URL/o/demo/alerts/  and  curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/alerts/'
+               (edge-sim: "CPU busy" fires ~2 min in, resolves ~3 min later, then "Device offline"; emails in var/worker.log)
     History:   curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/history?device=edge-01&measurement=cpu&field=usage_user'
   Logs: logs/portal.log (every request), var/worker.log, var/beat.log. Press Ctrl-C to stop.
 

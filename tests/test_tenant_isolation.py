@@ -19,6 +19,7 @@ import re
 import sys
 import types
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import clear_url_caches, path
+from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
@@ -36,6 +38,7 @@ from accounts import services as accounts
 from accounts.models import Membership, Organization
 from accounts.scopes import registered_scopes
 from accounts.tenancy import page_organization
+from alerts.models import AlertRule, Silence
 from devices import services as devices
 from devices.models import Device
 from quotas.models import GatewayService
@@ -84,6 +87,8 @@ class OrgB:
     org: Organization
     device: Device
     service: GatewayService
+    rule: AlertRule
+    silence: Silence
 
     def parameter(self, name: str) -> str | None:
         """The value of org B's object for a path parameter, by the parameter's name."""
@@ -103,6 +108,8 @@ class OrgB:
             "job": B_JOB,
             "job_base64": base64.urlsafe_b64encode(B_JOB.encode()).decode(),
             "labels": "instance/b-host",
+            "rule": str(self.rule.pk),
+            "silence": str(self.silence.pk),
         }
         return values.get(name)
 
@@ -120,6 +127,8 @@ class OrgB:
             DataPoint.objects.filter(series__tenant=tenant).count(),
             sorted(Gauge.objects.filter(organization=self.org).values_list("name", "value", "updated_at")),
             sorted(PushGroup.objects.filter(organization=self.org).values_list("grouping_key", "pushed_at")),
+            sorted(AlertRule.objects.filter(organization=self.org).values_list("id", "name", "value", "enabled")),
+            sorted(Silence.objects.filter(organization=self.org).values_list("id", "ends_at", "reason")),
         )
 
 
@@ -201,7 +210,11 @@ def org_b(other_org: Organization, issue_key: Any, client_for: Any) -> OrgB:
     )
     assert pushed.status_code == 200
     service = GatewayService.objects.create(organization=other_org, name=B_SERVICE, kong_service="kong-b")
-    return OrgB(org=other_org, device=device, service=service)
+    rule = AlertRule.objects.create(organization=other_org, name="b-secret-rule", kind="offline")
+    silence = Silence.objects.create(
+        organization=other_org, rule=rule, starts_at=timezone.now(), ends_at=timezone.now() + timedelta(days=1)
+    )
+    return OrgB(org=other_org, device=device, service=service, rule=rule, silence=silence)
 
 
 @pytest.fixture

@@ -66,6 +66,19 @@ def rows(org, other_org, device, django_user_model) -> None:
     from accounts.audit import audit_record
 
     audit_record(organization=org, action="api_key.issue", target="API key 'telegraf'", user=customer)
+    _alert_rows(org, device)
+
+
+def _alert_rows(org: Any, device: Any) -> None:
+    from django.utils import timezone
+
+    from alerts.models import AlertEvent, AlertRule, AlertState, Silence
+
+    now = timezone.now()
+    rule = AlertRule.objects.create(organization=org, name="offline", kind="offline")
+    AlertState.objects.create(rule=rule, device=device, state="firing", since=now)
+    AlertEvent.objects.create(organization=org, rule=rule, device=device, kind="firing", at=now)
+    Silence.objects.create(organization=org, rule=rule, starts_at=now, ends_at=now)
 
 
 def _quota_rows(org: Any) -> None:
