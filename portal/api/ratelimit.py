@@ -21,7 +21,7 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from portal.api.errors import RateLimited, Unavailable
+from portal.api.errors import InvalidRequest, RateLimited, Unavailable
 from portal.api.opsmetrics import RATE_LIMITED
 from portal.api.permissions import Grant, request_grant
 from portal.logging import cache_outage
@@ -122,4 +122,13 @@ class RateLimitedMixin(APIView):
             check_grant(request, grant)
         else:
             check_anonymous(request)
+        _refuse_nul_parameters(request)
         super().initial(request, *args, **kwargs)
+
+
+def _refuse_nul_parameters(request: Request) -> None:
+    # PostgreSQL text cannot hold NUL, so a filter value with one can match nothing and would reach the
+    # database only to fail there as a 500: say which parameter instead.
+    for name, values in request.query_params.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            raise InvalidRequest(f"parameter {name.replace(chr(0), '')!r}: contains a NUL character")
