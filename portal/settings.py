@@ -490,3 +490,10 @@ SCRAPE_TIMEOUT_SECONDS = env_int("SCRAPE_TIMEOUT_SECONDS", 10, minimum=1)
 SCRAPE_MAX_BYTES = env_int("SCRAPE_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)
 SCRAPE_MAX_SERIES = env_int("SCRAPE_MAX_SERIES", 100_000, minimum=1)  # bandwidth series per target
 SCRAPE_MAX_LABEL_LENGTH = env_int("SCRAPE_MAX_LABEL_LENGTH", 256, minimum=1)
+
+# --- loadtests (docs/loadtests.md): Locust runs; silent for LOADTEST_ABANDON_AFTER s → abandoned ---
+LOADTEST_ABANDON_AFTER = env_int("LOADTEST_ABANDON_AFTER", 300, minimum=10)
+LOADTEST_MAX_BODY_BYTES = env_int("LOADTEST_MAX_BODY_BYTES", 8 * 1024 * 1024, minimum=1024)
+PERIODIC_TASKS["loadtests-abandon"] = {"task": "loadtests.abandon_stale", "schedule": 60, "options": {"expires": 60}}
+OVERVIEW_SECTIONS += [dict(name="loadtests", template="loadtests/running.html", context="loadtests.sections.running")]
+CHART_BANDS = ["loadtests.sections.chart_bands"]  # (organization, start, end) -> [{start, end, label, url}]

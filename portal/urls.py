@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/v1/", include("ingest.urls")),
     path("api/v1/", include("quotas.urls")),
     path("api/v1/", include("loadtests.urls")),
+    path("apiv0.1/", include("loadtests.seed_urls")),  # the Locust seed's compatibility routes
     path("api/v1/", include("registry.urls")),
     path("api/v1/", include("alerts.urls")),
     # InfluxDB v2 write path, so Telegraf and influxdb-client need only a URL and a token.

@@ -23,6 +23,7 @@ ERROR_CODES = {
     status.HTTP_403_FORBIDDEN: "forbidden",
     status.HTTP_404_NOT_FOUND: "not_found",
     status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_409_CONFLICT: "conflict",
     status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: "request_too_large",
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
     status.HTTP_429_TOO_MANY_REQUESTS: "too_many_requests",
@@ -74,6 +75,12 @@ class Forbidden(ApiError):
 
 class NotFound(ApiError):
     status = status.HTTP_404_NOT_FOUND
+
+
+class Conflict(ApiError):
+    """The object is not in a state that allows this (e.g. a run committed twice); nothing changed."""
+
+    status = status.HTTP_409_CONFLICT
 
 
 class TooLarge(ApiError):

@@ -2,5 +2,6 @@
 
 from beacon_client.errors import BeaconError, BeaconUnavailable
 from beacon_client.http import Connection
+from beacon_client.loadtests import LoadTests
 
-__all__ = ["BeaconError", "BeaconUnavailable", "Connection"]
+__all__ = ["BeaconError", "BeaconUnavailable", "Connection", "LoadTests"]
