@@ -29,7 +29,7 @@ def json_body(request: Request, *, allow_list: bool = False) -> Any:
         BodyLimits(limit, limit * 4, "LOADTEST_MAX_BODY_BYTES", "LOADTEST_MAX_BODY_BYTES (x4 inflated)"),
     )
     try:
-        data = json.loads(raw, parse_constant=_no_constants)
+        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except UnicodeDecodeError:
         raise InvalidRequest("body is not UTF-8 JSON; nothing was stored") from None
     except ValueError as exc:

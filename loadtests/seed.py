@@ -90,15 +90,16 @@ class SeedCommitSerializer(serializers.Serializer[dict]):
 
 
 def register_arguments(data: dict[str, Any]) -> dict[str, Any]:
-    fields, tags = data["measurement"]["fields"], data["measurement"]["tags"]
+    # A nested serializer's default ({}) skips its fields' defaults, hence .get() with the same defaults.
+    fields, tags = data["measurement"].get("fields", {}), data["measurement"].get("tags", {})
     extra = {k: str(fields["requests"]) for k in ("requests",) if fields.get("requests") is not None}
     return {
         "plan": tags.get("plan") or SEED_PLAN,
-        "target_host": tags["targetHost"],
-        "host": data["host"],
-        "mode": tags["mode"],
-        "users": fields["clients"],
-        "spawn_rate": fields["hatchRate"],
+        "target_host": tags.get("targetHost", ""),
+        "host": data.get("host", ""),
+        "mode": tags.get("mode", LoadTestRun.Mode.SINGLE),
+        "users": fields.get("clients", 0),
+        "spawn_rate": fields.get("hatchRate", 0),
         "started_at": data.get("startedAt"),
         "tags": {"source": "apiv0.1", **extra},
     }

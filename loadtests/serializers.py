@@ -65,7 +65,9 @@ class LocustEntrySerializer(serializers.Serializer[dict]):
     """One (name, method) of Locust's stats, with Locust's own key names (`StatsEntry`, `--json` output)."""
 
     name = serializers.CharField(max_length=256, trim_whitespace=False, validators=[_no_control])
-    method = serializers.CharField(max_length=32, allow_blank=True, default="", validators=[_no_control])
+    method = serializers.CharField(
+        max_length=32, allow_blank=True, default="", trim_whitespace=False, validators=[_no_control]
+    )
     num_requests = _count()
     num_failures = _count(default=0)
     num_none_requests = _count(default=0)

@@ -37,6 +37,7 @@ from accounts.scopes import registered_scopes
 from accounts.tenancy import page_organization
 from devices import services as devices
 from devices.models import Device
+from loadtests.models import LoadTestRun
 from tests.urlwalk import Route, walk
 from timeseries import get_store
 from timeseries.models import DataPoint, Series
@@ -65,6 +66,7 @@ def is_public(route: str) -> bool:
 class OrgB:
     org: Organization
     device: Device
+    loadtest_run: LoadTestRun | None = None
 
     def parameter(self, name: str) -> str | None:
         """The value of org B's object for a path parameter, by the parameter's name."""
@@ -79,11 +81,13 @@ class OrgB:
             "pk": str(self.device.pk),
             "id": str(self.device.pk),
             "device_id": str(self.device.pk),
+            "run": str(self.loadtest_run.uuid) if self.loadtest_run else None,
         }
         return values.get(name)
 
     def markers(self) -> list[bytes]:
-        return [self.org.slug.encode(), self.device.name.encode(), B_VALUE.encode()]
+        run = [str(self.loadtest_run.uuid).encode()] if self.loadtest_run else []
+        return [self.org.slug.encode(), self.device.name.encode(), B_VALUE.encode(), *run]
 
     def state(self) -> tuple[Any, ...]:
         tenant = str(self.org.id)
@@ -91,6 +95,11 @@ class OrgB:
             sorted(Device.objects.filter(organization=self.org).values_list("name", "last_seen_at")),
             Series.objects.filter(tenant=tenant).count(),
             DataPoint.objects.filter(series__tenant=tenant).count(),
+            sorted(
+                LoadTestRun.objects.filter(organization=self.org).values_list(
+                    "uuid", "state", "requests", "is_baseline"
+                )
+            ),
         )
 
 
@@ -159,7 +168,8 @@ def org_b(other_org: Organization, issue_key: Any, client_for: Any) -> OrgB:
     )
     assert response.status_code == 204
     device.refresh_from_db()
-    return OrgB(org=other_org, device=device)
+    run = LoadTestRun.objects.create(organization=other_org, plan="b-plan", state=LoadTestRun.State.COMPLETED)
+    return OrgB(org=other_org, device=device, loadtest_run=run)
 
 
 @pytest.fixture

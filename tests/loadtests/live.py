@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCUST = ROOT / ".venv" / "bin" / "locust"
 CLIENT = ROOT / "clients" / "python"
 
-LOCUSTFILE = '''
+LOCUSTFILE = """
 import beacon_client.locust  # noqa: F401 - the plugin: --beacon-url/--beacon-key/... and the reporting
 from locust import HttpUser, constant, task
 
@@ -51,7 +51,7 @@ from locust import events
 @events.init_command_line_parser.add_listener
 def _options(parser):
     parser.add_argument("--fail-some", action="store_true", default=False)
-'''
+"""
 
 
 def free_port() -> int:
@@ -109,7 +109,9 @@ class LocustResult:
         return list(decoded)
 
 
-def locust_command(locustfile: Path, target: str, portal: str, key: str, *extra: str, run_time: str = "4s") -> list[str]:
+def locust_command(
+    locustfile: Path, target: str, portal: str, key: str, *extra: str, run_time: str = "4s"
+) -> list[str]:
     return [
         str(LOCUST),
         "-f",
@@ -184,8 +186,16 @@ def portal(transactional_db: None, settings: Any, tmp_path: Path) -> Iterator[st
     log_path = tmp_path / "gunicorn.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "portal.wsgi:application", "-w", "1", "--threads", "4", "-b",
-             f"127.0.0.1:{port}"],
+            [
+                str(ROOT / ".venv" / "bin" / "gunicorn"),
+                "portal.wsgi:application",
+                "-w",
+                "1",
+                "--threads",
+                "4",
+                "-b",
+                f"127.0.0.1:{port}",
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -34,7 +34,11 @@ def test_register_stats_commit_read(org: Organization, writer: Any, reader: Any)
     run = register(writer, plan="checkout", target_host="http://shop", users=10, spawn_rate=2, tags={"git": "abc"})
     created = LoadTestRun.objects.get(uuid=run)
     assert (created.organization, created.state, created.plan, created.users, created.tags) == (
-        org, "running", "checkout", 10, {"git": "abc"},
+        org,
+        "running",
+        "checkout",
+        10,
+        {"git": "abc"},
     )
     body = {
         "interval": 2.0,
@@ -85,7 +89,9 @@ def test_scopes(org: Organization, writer: Any, reader: Any) -> None:
     assert reader.get(f"/api/v1/loadtests/{run}").status_code == 200
 
 
-def test_other_orgs_run_is_404(other_org: Organization, org: Organization, writer: Any, issue_key: Any, client_for: Any) -> None:
+def test_other_orgs_run_is_404(
+    other_org: Organization, org: Organization, writer: Any, issue_key: Any, client_for: Any
+) -> None:
     theirs = register(client_for(issue_key(other_org, ["loadtests:write"])))
     for method, path in [
         ("get", f"/api/v1/loadtests/{theirs}"),

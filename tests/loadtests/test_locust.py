@@ -48,7 +48,9 @@ def _check_against_locust(run: LoadTestRun, json_stats: list[dict[str, Any]]) ->
 
 
 def _series_points(portal_url: str, key: str, run: LoadTestRun) -> dict[str, int]:
-    answer = requests.get(f"{portal_url}/api/v1/loadtests/{run.uuid}", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    answer = requests.get(
+        f"{portal_url}/api/v1/loadtests/{run.uuid}", headers={"Authorization": f"Bearer {key}"}, timeout=10
+    )
     assert answer.status_code == 200, answer.text
     return {f"{s['method']} {s['name']}".strip(): len(s["time"]) for s in answer.json()["series"]}
 
@@ -90,7 +92,9 @@ def test_baseline_comparison_and_regression_exit_code(
 
     # Same target: compared with the baseline, checks pass (a loose regression bound), exit 0.
     second = run_locust(
-        locust_command(locustfile, target.url, portal, key, "--beacon-plan", "shop-ci", "--beacon-check", "fail_ratio<0.01")
+        locust_command(
+            locustfile, target.url, portal, key, "--beacon-plan", "shop-ci", "--beacon-check", "fail_ratio<0.01"
+        )
     )
     assert second.code == 0, second.stderr[-3000:]
     run2 = LoadTestRun.objects.exclude(pk=base.pk).get(organization=org)
@@ -104,8 +108,16 @@ def test_baseline_comparison_and_regression_exit_code(
     target.delay = 0.5
     third = run_locust(
         locust_command(
-            locustfile, target.url, portal, key, "--beacon-plan", "shop-ci", "--beacon-check", "p95_regression<10%",
-            "--processes", "2",
+            locustfile,
+            target.url,
+            portal,
+            key,
+            "--beacon-plan",
+            "shop-ci",
+            "--beacon-check",
+            "p95_regression<10%",
+            "--processes",
+            "2",
         )
     )
     assert third.code == 3, third.stderr[-3000:]
