@@ -62,7 +62,7 @@ class RunCollectionApi(_ReadOrWrite, generics.ListAPIView):  # type: ignore[type
 
     def get_queryset(self) -> Any:
         params = self.request.query_params
-        state = params.get("state") or None
+        state = params.get("state")
         if state is not None and state not in LoadTestRun.State.values:
             raise InvalidRequest(
                 f"parameter 'state': {state[:40]!r} is not one of {', '.join(LoadTestRun.State.values)}"

@@ -9,6 +9,9 @@ from accounts.views import BeaconLoginView
 from ingest.apis import InfluxWriteApi
 from portal import health, status
 
+# Unmatched /api/ paths (a run id that is not a UUID) answer JSON like every other API error.
+handler404 = "portal.api.errors.not_found"
+
 urlpatterns = [
     path("health", health.health, name="health"),
     path("health/ready", health.ready, name="health-ready"),
