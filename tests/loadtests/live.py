@@ -3,8 +3,10 @@ whose latency the test sets, and Locust itself (headless; standalone or --proces
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -132,8 +134,15 @@ def locust_command(
         key,
         "--beacon-interval",
         "1",
+        *master_ports(),
         *extra,
     ]
+
+
+def master_ports() -> list[str]:
+    """A free master port per run: --processes workers connect to it (the default 5557 may be taken)."""
+    port = str(free_port())
+    return ["--master-bind-port", port, "--master-port", port]
 
 
 def locust_env() -> dict[str, str]:
@@ -143,8 +152,23 @@ def locust_env() -> dict[str, str]:
 
 
 def run_locust(command: list[str], timeout: float = 90) -> LocustResult:
-    out = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=locust_env(), cwd=ROOT)
-    return LocustResult(out.returncode, out.stdout, out.stderr)
+    # Its own session, so a run that hangs is killed with its forked workers.
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=locust_env(),
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # leftovers of this run only (its own process group)
+        proc.wait()
+    return LocustResult(proc.returncode, stdout, stderr)
 
 
 @pytest.fixture

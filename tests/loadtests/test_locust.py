@@ -140,7 +140,9 @@ def test_portal_down_mid_run_locust_exits_0_run_abandoned(
     proxied = f"http://127.0.0.1:{proxy.port}"
     try:
         command = locust_command(locustfile, target.url, proxied, key, run_time="6s")
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=locust_env())
+        proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=locust_env(), start_new_session=True
+        )
         deadline = time.monotonic() + 30
         while not LoadTestRun.objects.filter(organization=org).exists() and time.monotonic() < deadline:
             time.sleep(0.1)
