@@ -98,6 +98,9 @@ set -a; source var/demo-keys.env; set +a
 echo "==> Starting the live data source"
 scripts/demo_source.sh &
 pids+=($!)
+# Two short Locust runs (a baseline, then a run compared with it) for the load-test pages.
+scripts/demo_loadtests.sh &
+pids+=($!)
 
 cat <<TXT
 
@@ -110,6 +113,7 @@ $(logins)
     Bandwidth: curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/services/shop/bandwidth?start=-15m&step=1m'
     Quotas:    curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/quotas/'
                (shop's hourly quota crosses 80 % about 3 minutes in: the email is printed in var/worker.log)
+    Load tests: $BEACON_URL/o/demo/loadtests/ (two short Locust runs: a baseline and one compared with it)
     History:   curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/history?device=edge-01&measurement=cpu&field=usage_user'
   Logs: logs/portal.log (every request), var/worker.log, var/beat.log. Press Ctrl-C to stop.
 
