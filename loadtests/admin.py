@@ -15,7 +15,17 @@ from portal.api.errors import ApiError
 
 @admin.register(LoadTestRun)
 class LoadTestRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("uuid", "organization", "plan", "state", "started_at", "ended_at", "requests", "failures", "is_baseline")
+    list_display = (
+        "uuid",
+        "organization",
+        "plan",
+        "state",
+        "started_at",
+        "ended_at",
+        "requests",
+        "failures",
+        "is_baseline",
+    )
     list_filter = ("state", "is_baseline", "mode", "organization")
     search_fields = ("uuid", "plan", "target_host", "description")
     date_hierarchy = "started_at"

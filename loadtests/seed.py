@@ -46,12 +46,12 @@ class MomentField(serializers.Field):  # type: ignore[type-arg]
 
 class _RegisterFields(serializers.Serializer[dict]):
     clients = serializers.IntegerField(min_value=0, max_value=100_000_000, default=0)
-    hatchRate = serializers.FloatField(min_value=0, max_value=1e7, default=0)  # noqa: N815 - the seed's name
+    hatchRate = serializers.FloatField(min_value=0, max_value=1e7, default=0)
     requests = serializers.IntegerField(min_value=0, required=False)
 
 
 class _Tags(serializers.Serializer[dict]):
-    targetHost = serializers.CharField(max_length=500, allow_blank=True, default="", validators=[_no_control])  # noqa: N815
+    targetHost = serializers.CharField(max_length=500, allow_blank=True, default="", validators=[_no_control])
     hostname = serializers.CharField(max_length=500, allow_blank=True, required=False, validators=[_no_control])
     mode = serializers.ChoiceField(choices=LoadTestRun.Mode.choices, default=LoadTestRun.Mode.SINGLE)
     plan = serializers.RegexField(PLAN_PATTERN, required=False)
@@ -63,15 +63,15 @@ class _RegisterMeasurement(serializers.Serializer[dict]):
 
 
 class SeedRegisterSerializer(serializers.Serializer[dict]):
-    startedAt = MomentField(required=False)  # noqa: N815
+    startedAt = MomentField(required=False)
     host = serializers.CharField(max_length=255, allow_blank=True, default="", validators=[_no_control])
     measurement = _RegisterMeasurement()
 
 
 class _CommitFields(serializers.Serializer[dict]):
-    requestStats = serializers.JSONField()  # noqa: N815
+    requestStats = serializers.JSONField()
 
-    def validate_requestStats(self, value: Any) -> Any:  # noqa: N802
+    def validate_requestStats(self, value: Any) -> Any:
         if not isinstance(value, (dict, list)):
             raise serializers.ValidationError("must be a JSON object or array (Locust's request stats)")
         return value
@@ -83,7 +83,7 @@ class _CommitMeasurement(serializers.Serializer[dict]):
 
 
 class SeedCommitSerializer(serializers.Serializer[dict]):
-    startedAt = MomentField(required=False, help_text="The time the load test ended (the seed's naming).")  # noqa: N815
+    startedAt = MomentField(required=False, help_text="The time the load test ended (the seed's naming).")
     uuid = serializers.UUIDField()
     host = serializers.CharField(max_length=255, allow_blank=True, default="", validators=[_no_control])
     measurement = _CommitMeasurement()

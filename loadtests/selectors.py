@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from accounts.models import Organization
 from loadtests import checks
@@ -110,5 +109,3 @@ def runs_overlapping(*, organization: Organization, start: datetime, end: dateti
 
 def running_now(*, organization: Organization) -> QuerySet[LoadTestRun]:
     return run_list(organization=organization, state=LoadTestRun.State.RUNNING)
-
-

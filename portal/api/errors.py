@@ -191,5 +191,7 @@ def not_found(request: Any, exception: Exception | None = None) -> Any:
     from django.views.defaults import page_not_found
 
     if request.path.startswith(("/api/", "/apiv0.1/")):
-        return JsonResponse({"code": "not_found", "message": f"no API route matches {request.path[:200]!r}"}, status=404)
+        return JsonResponse(
+            {"code": "not_found", "message": f"no API route matches {request.path[:200]!r}"}, status=404
+        )
     return page_not_found(request, exception or Exception())

@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from accounts import services as accounts
 from accounts.models import Membership
 from tests.loadtests.conftest import entry
-from tests.pages.test_browser import SHOTS, browser  # noqa: F401 - the browser fixture
+from tests.pages.test_browser import SHOTS
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -34,7 +34,7 @@ def test_run_page_draws_the_series_live_then_the_final_table(
     live_server: Any,
     browser: Any,
     settings: Any,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.PAGES_REFRESH_SECONDS = 1

@@ -27,7 +27,8 @@ _LOCUST = """
 import json, sys
 from locust.stats import calculate_response_time_percentile as p
 cases = json.load(sys.stdin)
-print(json.dumps([[p({int(k): v for k, v in h.items()}, sum(h.values()), f) for f in (0.5, 0.95, 0.99)] for h in cases]))
+out = [[p({int(k): v for k, v in h.items()}, sum(h.values()), f) for f in (0.5, 0.95, 0.99)] for h in cases]
+print(json.dumps(out))
 """
 
 

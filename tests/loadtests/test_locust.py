@@ -22,8 +22,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from loadtests import histogram, services
 from loadtests.models import LoadTestRun
-from tests.loadtests.live import Target, locust_command, locust_env, portal, run_locust  # noqa: F401
-from tests.loadtests.live import locustfile, target  # noqa: F401 - fixtures
+from tests.loadtests.live import Target, locust_command, locust_env, run_locust
 from tests.proxy import TcpProxy
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
@@ -73,7 +72,7 @@ def test_run_reported_with_locusts_own_counts(
     )
     assert run.target_host == target.url and run.locust_version
     _check_against_locust(run, result.json_stats())
-    assert run.failures > 0 and dict(((r["name"], r["failures"]) for r in run.stats))["/broken"] == run.failures
+    assert run.failures > 0 and dict((r["name"], r["failures"]) for r in run.stats)["/broken"] == run.failures
     points = _series_points(portal, key, run)
     assert points["Aggregated"] >= 2 and points["GET /"] >= 2, points  # 4 s at one report a second
     assert f"/o/{org.slug}/loadtests/{run.uuid}/" in result.stderr  # the plugin's link to the run page
@@ -147,7 +146,7 @@ def test_portal_down_mid_run_locust_exits_0_run_abandoned(
         while not LoadTestRun.objects.filter(organization=org).exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         proxy.cut()  # the portal is gone for the rest of the run
-        stdout, stderr = proc.communicate(timeout=90)
+        _, stderr = proc.communicate(timeout=90)
     finally:
         proxy.close()
     assert proc.returncode == 0, stderr[-3000:]

@@ -16,8 +16,7 @@ import requests
 
 from accounts.models import Organization
 from loadtests.models import LoadTestRun
-from tests.loadtests.live import LOCUST, Target, free_port, locust_env, portal  # noqa: F401 - fixtures
-from tests.loadtests.live import locustfile, target  # noqa: F401 - fixtures
+from tests.loadtests.live import LOCUST, Target, free_port, locust_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 

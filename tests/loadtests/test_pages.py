@@ -81,7 +81,7 @@ def test_chart_bands(org: Organization, other_org: Organization, writer: Any) ->
         started_at=now - timedelta(minutes=50),
         ended_at=now - timedelta(minutes=40),
     )
-    live = LoadTestRun.objects.create(organization=org, plan="live", started_at=now - timedelta(minutes=5))
+    LoadTestRun.objects.create(organization=org, plan="live", started_at=now - timedelta(minutes=5))
     LoadTestRun.objects.create(organization=other_org, plan="theirs", started_at=now - timedelta(minutes=5))
     bands = sections.chart_bands(org, now - timedelta(hours=1), now)
     assert [b["label"] for b in bands] == ["load test p (completed)", "load test live (running)"]
