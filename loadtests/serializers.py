@@ -138,9 +138,8 @@ class StatsSerializer(serializers.Serializer[dict]):
 
 class CommitSerializer(serializers.Serializer[dict]):
     ended_at = serializers.DateTimeField(required=False)
-    state = serializers.ChoiceField(
-        choices=[LoadTestRun.State.COMPLETED, LoadTestRun.State.FAILED], default=LoadTestRun.State.COMPLETED
-    )
+    # A CharField, not a ChoiceField: the schema's enums are named by field, and devices' `state` holds others.
+    state = serializers.CharField(default=LoadTestRun.State.COMPLETED, help_text="completed (default) or failed")
     exit_code = serializers.IntegerField(min_value=-255, max_value=255, required=False, allow_null=True)
     duration = serializers.FloatField(
         min_value=0, max_value=1e8, required=False, allow_null=True, help_text="Seconds from first to last request."
@@ -151,6 +150,11 @@ class CommitSerializer(serializers.Serializer[dict]):
 
     def validate_entries(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return _unique_entries(value)
+
+    def validate_state(self, value: str) -> str:
+        if value not in (LoadTestRun.State.COMPLETED, LoadTestRun.State.FAILED):
+            raise serializers.ValidationError(f"{value[:40]!r} is not 'completed' or 'failed'")
+        return value
 
 
 class CreatedSerializer(serializers.Serializer[dict]):
@@ -186,6 +190,7 @@ class CheckResultSerializer(serializers.Serializer[dict]):
 
 
 class RunSerializer(serializers.ModelSerializer[LoadTestRun]):
+    state = serializers.CharField(read_only=True, help_text="running, completed, failed or abandoned")
     compared_to = serializers.UUIDField(source="compared_to.uuid", allow_null=True, default=None)
     url = serializers.SerializerMethodField()
 

@@ -62,6 +62,13 @@ def rows(org, other_org, device, django_user_model) -> None:
     SolarSchedule.objects.create(event="sunrise", latitude=0, longitude=0)
     ClockedSchedule.objects.create(clocked_time=timezone.now())
     _quota_rows(org)
+    _loadtest_rows(org)
+
+
+def _loadtest_rows(org: Any) -> None:
+    from loadtests.models import LoadTestRun
+
+    LoadTestRun.objects.create(organization=org, plan="admin", state=LoadTestRun.State.COMPLETED)
 
 
 def _quota_rows(org: Any) -> None:
