@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.views import BeaconLoginView
 from ingest.apis import InfluxWriteApi
 from portal import health, status
+from portal.api import opsmetrics
 
 # Unmatched /api/ paths (a run id that is not a UUID) answer JSON like every other API error.
 handler404 = "portal.api.errors.not_found"
@@ -15,6 +16,7 @@ handler404 = "portal.api.errors.not_found"
 urlpatterns = [
     path("health", health.health, name="health"),
     path("health/ready", health.ready, name="health-ready"),
+    path("-/metrics", opsmetrics.metrics_view, name="ops-metrics"),  # Beacon's own, for its operators
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
@@ -35,6 +37,7 @@ urlpatterns = [
     # Customer pages: /, /o/<org>/ (portal.pages gathers the apps), then each app's pages under /o/<org>/.
     path("", include("portal.pages.urls")),
     path("o/<slug:org>/", include("ingest.page_urls")),
+    path("o/<slug:org>/", include("quotas.page_urls")),
     path("o/<slug:org>/", include("loadtests.page_urls")),
     path("o/<slug:org>/", include("registry.page_urls")),
     path("o/<slug:org>/", include("alerts.page_urls")),

@@ -38,6 +38,7 @@ from accounts.tenancy import page_organization
 from devices import services as devices
 from devices.models import Device
 from loadtests.models import LoadTestRun
+from quotas.models import GatewayService
 from tests.urlwalk import Route, walk
 from timeseries import get_store
 from timeseries.models import DataPoint, Series
@@ -55,6 +56,7 @@ PUBLIC = {
     "admin/": "Django admin: staff only (others are redirected to its login); staff see every org by design",
 }
 B_DEVICE = "gw-b-secret-01"
+B_SERVICE = "svc-b-secret"
 B_VALUE = "4242.5"
 
 
@@ -66,7 +68,8 @@ def is_public(route: str) -> bool:
 class OrgB:
     org: Organization
     device: Device
-    loadtest_run: LoadTestRun | None = None
+    service: GatewayService
+    loadtest_run: LoadTestRun
 
     def parameter(self, name: str) -> str | None:
         """The value of org B's object for a path parameter, by the parameter's name."""
@@ -81,13 +84,19 @@ class OrgB:
             "pk": str(self.device.pk),
             "id": str(self.device.pk),
             "device_id": str(self.device.pk),
-            "run": str(self.loadtest_run.uuid) if self.loadtest_run else None,
+            "service": self.service.name,
+            "run": str(self.loadtest_run.uuid),
         }
         return values.get(name)
 
     def markers(self) -> list[bytes]:
-        run = [str(self.loadtest_run.uuid).encode()] if self.loadtest_run else []
-        return [self.org.slug.encode(), self.device.name.encode(), B_VALUE.encode(), *run]
+        return [
+            self.org.slug.encode(),
+            self.device.name.encode(),
+            B_VALUE.encode(),
+            self.service.name.encode(),
+            str(self.loadtest_run.uuid).encode(),
+        ]
 
     def state(self) -> tuple[Any, ...]:
         tenant = str(self.org.id)
@@ -168,8 +177,9 @@ def org_b(other_org: Organization, issue_key: Any, client_for: Any) -> OrgB:
     )
     assert response.status_code == 204
     device.refresh_from_db()
+    service = GatewayService.objects.create(organization=other_org, name=B_SERVICE, kong_service="kong-b")
     run = LoadTestRun.objects.create(organization=other_org, plan="b-plan", state=LoadTestRun.State.COMPLETED)
-    return OrgB(org=other_org, device=device, loadtest_run=run)
+    return OrgB(org=other_org, device=device, service=service, loadtest_run=run)
 
 
 @pytest.fixture
@@ -197,6 +207,7 @@ def test_every_route_is_scoped_to_the_callers_org(
     assert {"", "o/<slug:org>/", "o/<slug:org>/devices/<slug:device>/", "api/v1/devices/<str:slug>/series"} <= set(
         routes
     )
+    assert {"o/<slug:org>/services/<slug:service>/", "o/<slug:org>/chart-bands"} <= set(routes)
     assert isolation_problems(org_a_clients, org_b, own_org=org.slug) == []
     stored = get_store().query(
         tenant=str(org_b.org.id),

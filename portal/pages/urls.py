@@ -1,8 +1,10 @@
 from django.urls import path
 
-from portal.pages import views
+from portal.pages import bands, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("o/<slug:org>/", views.overview, name="org-overview"),
+    # JSON for the charts' script: the bands of settings.CHART_BANDS in a time window.
+    path("o/<slug:org>/chart-bands", bands.chart_bands_view, name="chart-bands"),
 ]
