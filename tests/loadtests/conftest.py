@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Organization
 from tests.loadtests.live import locustfile, portal, target  # noqa: F401 - fixtures of the Locust tests
-from tests.pages.test_browser import browser  # noqa: F401 - Playwright on Debian's chromium
+from tests.pages.conftest import browser  # noqa: F401 - Playwright on Debian's chromium
 
 
 @pytest.fixture

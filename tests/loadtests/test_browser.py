@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from accounts import services as accounts
 from accounts.models import Membership
 from tests.loadtests.conftest import entry
-from tests.pages.test_browser import SHOTS
+from tests.pages.conftest import SHOTS
 
 pytestmark = pytest.mark.timeout(180)
 
