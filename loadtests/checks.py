@@ -9,7 +9,7 @@ None): the first run of a plan has nothing to regress from, and failing it would
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from portal.api.errors import InvalidRequest
@@ -94,5 +94,5 @@ def _why(check: Mapping[str, Any], actual: float) -> str:
     return f"{check['metric']}{'_regression' if check['regression'] else ''} was {actual:g}{unit}"
 
 
-def failed(results: list[Mapping[str, Any]]) -> list[str]:
+def failed(results: Sequence[Mapping[str, Any]]) -> list[str]:
     return [r["check"] for r in results if r.get("passed") is False]

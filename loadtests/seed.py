@@ -58,7 +58,7 @@ class _Tags(serializers.Serializer[dict]):
 
 
 class _RegisterMeasurement(serializers.Serializer[dict]):
-    fields = _RegisterFields(default=dict)
+    fields = _RegisterFields(default=dict)  # type: ignore[assignment]  # the seed's key; DRF pops declared fields
     tags = _Tags(default=dict)
 
 
@@ -78,7 +78,7 @@ class _CommitFields(serializers.Serializer[dict]):
 
 
 class _CommitMeasurement(serializers.Serializer[dict]):
-    fields = _CommitFields()
+    fields = _CommitFields()  # type: ignore[assignment]  # the seed's key; DRF pops declared fields
     tags = _Tags(default=dict)
 
 

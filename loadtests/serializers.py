@@ -18,12 +18,11 @@ PLAN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _no_control(value: str) -> str:
+def _no_control(value: str) -> None:
     if _CONTROL.search(value):
         raise serializers.ValidationError("must not contain control characters (newline, tab, NUL, ...)")
     if value.endswith("\\") or any("\\" + c in value for c in ",= "):
         raise serializers.ValidationError("must not have a backslash at the end or before ',', '=' or ' '")
-    return value
 
 
 class HistogramField(serializers.Field):  # type: ignore[type-arg]
