@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from loadtests import pages
+
+urlpatterns = [
+    path("loadtests/", pages.run_list_page, name="loadtest-list-page"),
+    path("loadtests/<uuid:run>/", pages.run_page, name="loadtest-page"),
+]

@@ -510,3 +510,9 @@ PERIODIC_TASKS["alerts-evaluate"] = {"task": "alerts.evaluate", **_ALERTS_TICK}
 _ALERTS_SECTION = {"template": "alerts/overview_section.html", "context": "alerts.sections.overview"}
 OVERVIEW_SECTIONS.insert(1, {"name": "alerts", **_ALERTS_SECTION})  # firing alerts after the devices
 CHART_BANDS.append("alerts.sections.chart_bands")  # firing periods behind the charts
+# --- loadtests (docs/loadtests.md): Locust runs; silent for LOADTEST_ABANDON_AFTER s → abandoned ---
+LOADTEST_ABANDON_AFTER = env_int("LOADTEST_ABANDON_AFTER", 300, minimum=10)
+LOADTEST_MAX_BODY_BYTES = env_int("LOADTEST_MAX_BODY_BYTES", 8 * 1024 * 1024, minimum=1024)
+PERIODIC_TASKS["loadtests-abandon"] = {"task": "loadtests.abandon_stale", "schedule": 60, "options": {"expires": 60}}
+OVERVIEW_SECTIONS += [dict(name="loadtests", template="loadtests/running.html", context="loadtests.sections.running")]
+CHART_BANDS += ["loadtests.sections.chart_bands"]  # run windows as bands on the service and device charts

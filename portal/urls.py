@@ -10,6 +10,9 @@ from ingest.apis import InfluxWriteApi
 from portal import health, status
 from portal.api import opsmetrics
 
+# Unmatched /api/ paths (a run id that is not a UUID) answer JSON like every other API error.
+handler404 = "portal.api.errors.not_found"
+
 urlpatterns = [
     path("health", health.health, name="health"),
     path("health/ready", health.ready, name="health-ready"),
@@ -26,6 +29,7 @@ urlpatterns = [
     path("api/v1/", include("ingest.urls")),
     path("api/v1/", include("quotas.urls")),
     path("api/v1/", include("loadtests.urls")),
+    path("apiv0.1/", include("loadtests.seed_urls")),  # the Locust seed's compatibility routes
     path("api/v1/", include("registry.urls")),
     path("api/v1/", include("alerts.urls")),
     # InfluxDB v2 write path, so Telegraf and influxdb-client need only a URL and a token.

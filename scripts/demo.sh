@@ -103,6 +103,9 @@ pids+=($!)
 # edge-sim crosses the demo alert rules on a 7-minute loop: busy CPU, then idle, then silent (offline).
 $PY manage.py alerts_demo_source >var/alerts-source.log 2>&1 &
 pids+=($!)
+# Two short Locust runs (a baseline, then a run compared with it) for the load-test pages.
+scripts/demo_loadtests.sh &
+pids+=($!)
 
 cat <<TXT
 
@@ -117,6 +120,7 @@ $(logins)
                (shop's hourly quota crosses 80 % about 3 minutes in: the email is printed in var/worker.log)
     Alerts:    $BEACON_URL/o/demo/alerts/  and  curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/alerts/'
                (edge-sim: "CPU busy" fires ~2 min in, resolves ~3 min later, then "Device offline"; emails in var/worker.log)
+    Load tests: $BEACON_URL/o/demo/loadtests/ (two short Locust runs: a baseline and one compared with it)
     History:   curl -H "Authorization: Bearer \$BEACON_DEMO_READ_KEY" '$BEACON_URL/api/v1/history?device=edge-01&measurement=cpu&field=usage_user'
   Logs: logs/portal.log (every request), var/worker.log, var/beat.log. Press Ctrl-C to stop.
 

@@ -41,6 +41,7 @@ from accounts.tenancy import page_organization
 from alerts.models import AlertRule, Silence
 from devices import services as devices
 from devices.models import Device
+from loadtests.models import LoadTestRun
 from quotas.models import GatewayService
 from registry.models import Gauge, PushGroup
 from tests.urlwalk import Route, walk
@@ -89,6 +90,7 @@ class OrgB:
     service: GatewayService
     rule: AlertRule
     silence: Silence
+    loadtest_run: LoadTestRun
 
     def parameter(self, name: str) -> str | None:
         """The value of org B's object for a path parameter, by the parameter's name."""
@@ -110,6 +112,7 @@ class OrgB:
             "labels": "instance/b-host",
             "rule": str(self.rule.pk),
             "silence": str(self.silence.pk),
+            "run": str(self.loadtest_run.uuid),
         }
         return values.get(name)
 
@@ -117,6 +120,7 @@ class OrgB:
         return [
             *(self.org.slug.encode(), self.device.name.encode(), B_VALUE.encode(), self.service.name.encode()),
             *(B_GAUGE.encode(), B_JOB.encode()),
+            str(self.loadtest_run.uuid).encode(),
         ]
 
     def state(self) -> tuple[Any, ...]:
@@ -129,6 +133,11 @@ class OrgB:
             sorted(PushGroup.objects.filter(organization=self.org).values_list("grouping_key", "pushed_at")),
             sorted(AlertRule.objects.filter(organization=self.org).values_list("id", "name", "value", "enabled")),
             sorted(Silence.objects.filter(organization=self.org).values_list("id", "ends_at", "reason")),
+            sorted(
+                LoadTestRun.objects.filter(organization=self.org).values_list(
+                    "uuid", "state", "requests", "is_baseline"
+                )
+            ),
         )
 
 
@@ -214,7 +223,8 @@ def org_b(other_org: Organization, issue_key: Any, client_for: Any) -> OrgB:
     silence = Silence.objects.create(
         organization=other_org, rule=rule, starts_at=timezone.now(), ends_at=timezone.now() + timedelta(days=1)
     )
-    return OrgB(org=other_org, device=device, service=service, rule=rule, silence=silence)
+    run = LoadTestRun.objects.create(organization=other_org, plan="b-plan", state=LoadTestRun.State.COMPLETED)
+    return OrgB(org=other_org, device=device, service=service, rule=rule, silence=silence, loadtest_run=run)
 
 
 @pytest.fixture

@@ -78,7 +78,8 @@ class NotFound(ApiError):
 
 
 class Conflict(ApiError):
-    """The request contradicts what is stored (e.g. creating a name that exists with another meaning)."""
+    """The request contradicts what is stored (a name that exists with another meaning, a run committed
+    twice); nothing changed."""
 
     status = status.HTTP_409_CONFLICT
 
@@ -182,3 +183,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body.update(extra)
     response.data = body
     return response
+
+
+def not_found(request: Any, exception: Exception | None = None) -> Any:
+    """settings' handler404: a path no URL pattern matches (e.g. a run id that is not a UUID) is answered in the
+    API's own shape under /api/ and /apiv0.1/; pages keep Django's HTML page."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith(("/api/", "/apiv0.1/")):
+        return JsonResponse(
+            {"code": "not_found", "message": f"no API route matches {request.path[:200]!r}"}, status=404
+        )
+    return page_not_found(request, exception or Exception())

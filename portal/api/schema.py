@@ -30,6 +30,7 @@ _DEFAULTS = {
     401: "Missing, unknown, expired or revoked API key.",
     403: "The key lacks the scope this operation needs.",
     404: "Not found in the key's organization.",
+    409: "The object's state does not allow this (e.g. already committed); nothing changed.",
     413: "Body, inflated body or point count over the limit; nothing written.",
     415: "Content-Type or Content-Encoding not supported; nothing written.",
     429: "Rate limited; see `Retry-After` and `retry_after`.",

@@ -98,9 +98,15 @@ def test_demo_seed_is_idempotent(db, settings, tmp_path):
 
     assert "Created organization 'Demo'." in out1 and "Created superuser admin / admin" in out1
     assert "kept" in out2 and "issued" not in out2
-    assert rows1 == rows2 == (1, 2, 3, 1)
+    assert rows1 == rows2 == (1, 2, 4, 1)
     assert first == second
-    assert set(first) == {"BEACON_URL", "BEACON_DEMO_WRITE_KEY", "BEACON_DEMO_READ_KEY", "BEACON_EDGE01_KEY"}
+    assert set(first) == {
+        "BEACON_URL",
+        "BEACON_DEMO_WRITE_KEY",
+        "BEACON_DEMO_READ_KEY",
+        "BEACON_EDGE01_KEY",
+        "BEACON_DEMO_LOADTEST_KEY",  # the demo's Locust runs (scripts/demo_loadtests.sh)
+    }
     assert first["BEACON_URL"] == "http://127.0.0.1:8000"
     assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
 

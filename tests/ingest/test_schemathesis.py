@@ -66,10 +66,11 @@ def test_every_operation_conforms_and_never_answers_5xx(
 
 
 def url_conf_operations() -> set[str]:
-    """ "GET /api/v1/devices/{slug}" for each method of each `api/` route (schema and docs left out)."""
+    """ "GET /api/v1/devices/{slug}" for each method of each `api/` route (schema and docs left out), and the
+    load-test seed's compatibility routes under `apiv0.1/`."""
     operations = set()
     for route in walk():
-        if route.route.startswith("api/") and not route.route.startswith(("api/schema/", "api/docs/")):
+        if route.route.startswith(("api/", "apiv0.1/")) and not route.route.startswith(("api/schema/", "api/docs/")):
             path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.route)
             operations |= {f"{method.upper()} {path}" for method in route.methods}
     return operations

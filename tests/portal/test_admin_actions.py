@@ -67,6 +67,7 @@ def rows(org, other_org, device, django_user_model) -> None:
 
     audit_record(organization=org, action="api_key.issue", target="API key 'telegraf'", user=customer)
     _alert_rows(org, device)
+    _loadtest_rows(org)
 
 
 def _alert_rows(org: Any, device: Any) -> None:
@@ -79,6 +80,12 @@ def _alert_rows(org: Any, device: Any) -> None:
     AlertState.objects.create(rule=rule, device=device, state="firing", since=now)
     AlertEvent.objects.create(organization=org, rule=rule, device=device, kind="firing", at=now)
     Silence.objects.create(organization=org, rule=rule, starts_at=now, ends_at=now)
+
+
+def _loadtest_rows(org: Any) -> None:
+    from loadtests.models import LoadTestRun
+
+    LoadTestRun.objects.create(organization=org, plan="admin", state=LoadTestRun.State.COMPLETED)
 
 
 def _quota_rows(org: Any) -> None:

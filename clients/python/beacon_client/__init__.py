@@ -2,6 +2,7 @@
 
 from beacon_client.errors import BeaconError, BeaconUnavailable
 from beacon_client.http import Connection
+from beacon_client.loadtests import LoadTests
 from beacon_client.registry import Registry
 
-__all__ = ["BeaconError", "BeaconUnavailable", "Connection", "Registry"]
+__all__ = ["BeaconError", "BeaconUnavailable", "Connection", "LoadTests", "Registry"]

@@ -41,6 +41,7 @@ KEYS = (
     KeySpec("BEACON_DEMO_WRITE_KEY", "demo writer (org-wide)", (METRICS_WRITE,)),
     KeySpec("BEACON_DEMO_READ_KEY", "demo reader", (METRICS_READ,)),
     KeySpec("BEACON_EDGE01_KEY", "edge-01 agent", (METRICS_WRITE,), device="edge-01"),
+    KeySpec("BEACON_DEMO_LOADTEST_KEY", "demo Locust runs", ("loadtests:write", METRICS_READ)),
 )
 
 
