@@ -490,3 +490,6 @@ SCRAPE_TIMEOUT_SECONDS = env_int("SCRAPE_TIMEOUT_SECONDS", 10, minimum=1)
 SCRAPE_MAX_BYTES = env_int("SCRAPE_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)
 SCRAPE_MAX_SERIES = env_int("SCRAPE_MAX_SERIES", 100_000, minimum=1)  # bandwidth series per target
 SCRAPE_MAX_LABEL_LENGTH = env_int("SCRAPE_MAX_LABEL_LENGTH", 256, minimum=1)
+
+# --- selfservice (docs/portal.md, "Settings") ---
+INVITATION_TIMEOUT_SECONDS = env_int("INVITATION_TIMEOUT_SECONDS", 72 * 3600, minimum=1)  # invitation links
