@@ -14,7 +14,9 @@ from tests.settings.conftest import People
 pytestmark = pytest.mark.django_db
 
 
-def test_audit_page_newest_first_filtered_and_scoped(org: Organization, other_org: Organization, people: People) -> None:
+def test_audit_page_newest_first_filtered_and_scoped(
+    org: Organization, other_org: Organization, people: People
+) -> None:
     actor = Actor(user=people.admin)
     first = accounts.api_key_issue(organization=org, name="first", scopes=["metrics:read"], actor=actor).api_key
     accounts.api_key_revoke(api_key=first, actor=actor)
@@ -30,7 +32,9 @@ def test_audit_page_newest_first_filtered_and_scoped(org: Organization, other_or
     assert filtered.content.count(b'<tr data-action="') == 1 and b"revoked_at=None" in filtered.content
 
 
-def test_a_keys_configuration_write_is_audited_with_the_key(org: Organization, issue_key: object, client_for: object) -> None:
+def test_a_keys_configuration_write_is_audited_with_the_key(
+    org: Organization, issue_key: object, client_for: object
+) -> None:
     plaintext = issue_key(org, ["metrics:write"])  # type: ignore[operator]
     response = client_for(plaintext).post(  # type: ignore[operator]
         "/api/v2/write", data=b"cpu,device=brand-new v=1", content_type="text/plain"
@@ -55,7 +59,13 @@ def test_admin_key_change_and_actions_are_audited(org: Organization, staff: Clie
     key = accounts.api_key_issue(organization=org, name="old name", scopes=["metrics:read"]).api_key
     response = staff.post(
         f"/admin/accounts/apikey/{key.pk}/change/",
-        {"name": "new name", "scopes": ["metrics:read", "metrics:write"], "expires_at_0": "", "expires_at_1": "", "rate_limit": ""},
+        {
+            "name": "new name",
+            "scopes": ["metrics:read", "metrics:write"],
+            "expires_at_0": "",
+            "expires_at_1": "",
+            "rate_limit": "",
+        },
     )
     assert response.status_code == 302, response.content[:2000]
     entry = AuditEntry.objects.get(action="api_key.update")

@@ -84,7 +84,10 @@ def test_a_read_only_key_has_no_install_command(org: Organization, people: Peopl
         ({"name": "x"}, b"This field is required."),
         ({"name": "", "scopes": ["metrics:read"]}, b"This field is required."),
         ({"name": "x", "scopes": ["root"]}, b"Select a valid choice. root is not one of the available choices."),
-        ({"name": "x", "scopes": ["metrics:read"], "expires_at": "2001-01-01T00:00"}, b"The expiry must be in the future."),
+        (
+            {"name": "x", "scopes": ["metrics:read"], "expires_at": "2001-01-01T00:00"},
+            b"The expiry must be in the future.",
+        ),
         ({"name": "x", "scopes": ["metrics:read"], "device": "999999"}, b"Select a valid choice."),
     ],
 )
@@ -132,7 +135,9 @@ def test_rotate_shows_the_new_key_once_and_the_old_one_expires(
     new = ApiKey.objects.get(rotated_from=old)
     assert new_plain.startswith(new.prefix) and new.scopes == old.scopes
     old.refresh_from_db()
-    assert old.expires_at is not None and abs(old.expires_at - (timezone.now() + timedelta(hours=2))) < timedelta(minutes=1)
+    assert old.expires_at is not None and abs(old.expires_at - (timezone.now() + timedelta(hours=2))) < timedelta(
+        minutes=1
+    )
     assert write(new_plain, "cpu,device=d1 v=1") == 204 and write(old_plain, "cpu,device=d1 v=2") == 204  # grace
     entry = AuditEntry.objects.get(action="api_key.rotate")
     assert entry.before == {"prefix": old.prefix, "expires_at": None}

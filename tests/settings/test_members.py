@@ -40,22 +40,29 @@ def invite(people: People, org: Organization, smtp: SmtpSink, email: str, role: 
     return match.group(2)
 
 
-def test_invite_new_person_creates_their_account(
-    org: Organization, people: People, smtp_server: SmtpSink
-) -> None:
+def test_invite_new_person_creates_their_account(org: Organization, people: People, smtp_server: SmtpSink) -> None:
     path = invite(people, org, smtp_server, "new.person@example.com", role="admin")
     visitor = Client()
     page = visitor.get(path)
     assert page.status_code == 200 and b"Create account and join" in page.content
-    response = visitor.post(path, {"username": "newbie", "password1": "A-long-pass-42!", "password2": "A-long-pass-42!"})
+    response = visitor.post(
+        path, {"username": "newbie", "password1": "A-long-pass-42!", "password2": "A-long-pass-42!"}
+    )
     assert response.status_code == 302 and response["Location"] == f"/o/{org.slug}/"
     user = User.objects.get(username="newbie")
     assert user.email == "new.person@example.com" and user.check_password("A-long-pass-42!")
     assert Membership.objects.get(user=user, organization=org).role == "admin"
     assert visitor.get(f"/o/{org.slug}/settings/").status_code == 200  # signed in, and an admin
     entry = AuditEntry.objects.get(action="invitation.accept")
-    assert entry.actor_user == user and entry.after == {"user": "newbie", "email": "new.person@example.com", "role": "admin"}
-    assert AuditEntry.objects.get(action="invitation.create").after == {"email": "new.person@example.com", "role": "admin"}
+    assert entry.actor_user == user and entry.after == {
+        "user": "newbie",
+        "email": "new.person@example.com",
+        "role": "admin",
+    }
+    assert AuditEntry.objects.get(action="invitation.create").after == {
+        "email": "new.person@example.com",
+        "role": "admin",
+    }
     # Single use: the same link again is the "does not work" page, for anyone, and makes nothing.
     for client in (Client(), visitor):
         again = client.get(path)
@@ -64,9 +71,7 @@ def test_invite_new_person_creates_their_account(
     assert not User.objects.filter(username="second").exists()
 
 
-def test_a_signed_in_user_joins_with_one_click(
-    org: Organization, people: People, smtp_server: SmtpSink
-) -> None:
+def test_a_signed_in_user_joins_with_one_click(org: Organization, people: People, smtp_server: SmtpSink) -> None:
     path = invite(people, org, smtp_server, "olga@example.com")
     assert b"Join as olga" in people.outsider_client.get(path).content
     response = people.outsider_client.post(path)
@@ -105,13 +110,17 @@ def test_invite_bad_input_and_existing_member(org: Organization, people: People,
     member = people.admin_client.post(url, {"email": "Victor@Example.com", "role": "viewer"})
     assert member.status_code == 400 and b"victor@example.com is already a member of" in member.content
     role = people.admin_client.post(url, {"email": "x@example.com", "role": "owner"})
-    assert role.status_code == 400 and b"Select a valid choice. owner is not one of the available choices." in role.content
+    assert (
+        role.status_code == 400 and b"Select a valid choice. owner is not one of the available choices." in role.content
+    )
     assert smtp_server.messages == [] and Invitation.objects.count() == 0
 
 
 def test_a_refusing_mail_server_leaves_no_invitation(org: Organization, people: People, smtp_server: SmtpSink) -> None:
     smtp_server.refuse.add("bounce@example.com")
-    response = people.admin_client.post(f"/o/{org.slug}/settings/members/", {"email": "bounce@example.com", "role": "viewer"})
+    response = people.admin_client.post(
+        f"/o/{org.slug}/settings/members/", {"email": "bounce@example.com", "role": "viewer"}
+    )
     assert response.status_code == 400
     assert b"The invitation email to bounce@example.com could not be sent" in response.content
     assert Invitation.objects.count() == 0 and not AuditEntry.objects.filter(action="invitation.create").exists()
@@ -145,6 +154,8 @@ def test_the_last_admin_can_be_neither_demoted_nor_removed(org: Organization, pe
     # With a second admin, the first may step down.
     viewer = _membership(org, people.viewer)
     people.admin_client.post(f"/o/{org.slug}/settings/members/{viewer.pk}/role/", {"role": "admin"})
-    assert people.admin_client.post(f"/o/{org.slug}/settings/members/{me.pk}/role/", {"role": "viewer"}).status_code == 302
+    assert (
+        people.admin_client.post(f"/o/{org.slug}/settings/members/{me.pk}/role/", {"role": "viewer"}).status_code == 302
+    )
     assert _membership(org, people.admin).role == "viewer"
     assert people.admin_client.get(f"/o/{org.slug}/settings/").status_code == 403  # now a viewer
