@@ -122,9 +122,8 @@ def test_delete_a_devices_data_with_a_real_worker(
     }
     # The history API answers the device with no points now.
     reader = APIClient()
-    reader.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {accounts.api_key_issue(organization=org, name='r', scopes=['metrics:read']).plaintext}"
-    )
+    read_key = accounts.api_key_issue(organization=org, name="r", scopes=["metrics:read"]).plaintext
+    reader.credentials(HTTP_AUTHORIZATION=f"Bearer {read_key}")
     history = reader.get("/api/v1/history", {"device": "doomed", "measurement": "cpu", "field": "v", "start": "-1h"})
     assert history.status_code == 200 and all(not s["points"] for s in history.json()["series"])
 
