@@ -46,6 +46,7 @@ class KeyIssueForm(forms.Form):
         super().__init__(*args, **kwargs)
         devices = ApiKey.device_model()._default_manager.filter(organization=organization)
         self.fields["device"].queryset = devices  # type: ignore[attr-defined]
+        self.fields["device"].label_from_instance = lambda device: device.name  # type: ignore[attr-defined]
 
     def clean_expires_at(self) -> datetime | None:
         value: datetime | None = self.cleaned_data.get("expires_at")

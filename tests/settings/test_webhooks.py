@@ -60,7 +60,9 @@ def test_rotate_secret_shows_it_once_and_the_receiver_verifies_with_it(
     )
 
 
-def test_an_endpoint_disabled_by_410_is_enabled_again(org: Organization, people: People, receiver: WebhookReceiver) -> None:
+def test_an_endpoint_disabled_by_410_is_enabled_again(
+    org: Organization, people: People, receiver: WebhookReceiver
+) -> None:
     receiver.replies = [Reply(410)]
     endpoint = _endpoint(org, receiver, people)
     assert deliveries_run_due() == 1
