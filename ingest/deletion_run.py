@@ -15,7 +15,7 @@ from timeseries import StoreUnavailable
 from timeseries.deletion import series_delete
 
 logger = logging.getLogger(__name__)
-RUN_TIME_LIMIT = 3700  # seconds: the task's hard time limit (ingest.tasks)
+RUN_TIME_LIMIT = 3500  # seconds: the task's hard time limit, below the Redis visibility timeout (3600 s)
 
 
 def device_data_delete_run(*, deletion_id: int) -> DataDeletion | None:

@@ -14,7 +14,7 @@ from timeseries import StoreUnavailable
     autoretry_for=(StoreUnavailable,),
     retry_backoff=30,
     max_retries=10,
-    soft_time_limit=3600,
+    soft_time_limit=RUN_TIME_LIMIT - 100,
     time_limit=RUN_TIME_LIMIT,
     ignore_result=True,
 )

@@ -106,5 +106,7 @@ def test_actions_need_the_csrf_token(org: Organization, csrf_client: Client, obj
 
 def test_settings_link_in_the_header_only_for_admins(org: Organization, people: People) -> None:
     link = f'href="/o/{org.slug}/settings/"'.encode()
-    assert link in people.admin_client.get(f"/o/{org.slug}/").content
-    assert link not in people.viewer_client.get(f"/o/{org.slug}/").content
+    keys = f'href="/o/{org.slug}/settings/keys/">Issue the key in Settings'.encode()  # the empty state's pointer
+    admin_page, viewer_page = (c.get(f"/o/{org.slug}/").content for c in (people.admin_client, people.viewer_client))
+    assert link in admin_page and keys in admin_page
+    assert link not in viewer_page and keys not in viewer_page

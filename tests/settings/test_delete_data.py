@@ -143,3 +143,47 @@ def test_a_running_deletion_shows_progress_and_refreshes(org: Organization) -> N
     # A second request while one runs shows the same deletion instead of queueing another.
     client.post(f"/o/{org.slug}/settings/devices/edge/delete-data/", {"confirm": "edge"})
     assert DataDeletion.objects.count() == 1
+
+
+@pytest.fixture
+def refusing_broker(settings: Any) -> Any:
+    """This process's Celery app pointed at a Redis URL on a port nothing listens on: publishes really fail."""
+    from kombu import pools
+
+    from portal.broker import transport_options
+    from portal.celery import app
+    from tests.servers import free_port
+
+    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    options = transport_options(url, var_dir=settings.VAR_DIR, task_time_limit=360, socket_timeout_s=0.5)
+
+    def point_at(broker_url: str, broker_options: Any) -> None:
+        app.conf.broker_url, app.conf.broker_transport_options = broker_url, broker_options
+        pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    point_at(url, options)
+    yield url
+    point_at(*saved)
+
+
+def test_a_broker_that_refuses_marks_the_deletion_failed(transactional_db: None, refusing_broker: str) -> None:
+    org = accounts.organization_create(name="Acme Broker")
+    admin = User.objects.create_user(username="alice", password="pw-for-tests-only")
+    accounts.membership_grant(user=admin, organization=org, role=Membership.Role.ADMIN)
+    devices.device_create(organization=org, name="edge")
+    client = Client()
+    client.force_login(admin)
+    url = f"/o/{org.slug}/settings/devices/edge/delete-data/"
+    started = time.monotonic()
+    assert client.post(url, {"confirm": "edge"}).status_code == 302
+    assert time.monotonic() - started < 10  # the publish retries briefly, then gives up
+    deletion = DataDeletion.objects.get()
+    assert deletion.status == "failed" and deletion.error.startswith("could not be queued (")
+    assert "nothing was deleted, try again" in deletion.error
+    assert b'data-status="failed"' in client.get(url).content
+    # Not stuck: the next request queues a new deletion (here failing the same way).
+    client.post(url, {"confirm": "edge"})
+    assert DataDeletion.objects.count() == 2
