@@ -44,7 +44,8 @@ venv:
 
 # The port is checked first: before the venv is built, nothing started, on any python3.
 demo:
-	@"$$(command -v $(PYTHON) || command -v python3)" scripts/check_port.py "$(HOST)" "$(PORT)"
+	@py=$$(for p in $(PYTHON) python3; do "$$p" -c '' >/dev/null 2>&1 && { echo "$$p"; break; }; done); \
+	"$${py:-python3}" scripts/check_port.py "$(HOST)" "$(PORT)"
 	@$(MAKE) --no-print-directory venv
 	PY=$(PY) HOST=$(HOST) PORT=$(PORT) scripts/demo.sh
 

@@ -5,11 +5,11 @@ Load, every `--interval` seconds (default 10): one push per device (`--devices`,
 (/api/v1/history of 5 devices, /api/v1/status, /api/v1/services/) and, through a real Celery worker + beat,
 the quotas scrape of a Kong-format exporter (quotas.simulator, 20 services whose counters grow each tick)
 every interval. Server: gunicorn -w 2 gthread --threads 4 (DEBUG=0), PostgreSQL (sql store), Redis (cache
-db 11, broker db 12 under a prefix of its own).
+db 11, broker db 12 under a prefix of its own; SOAK_REDIS_DB=N puts both in db N).
 
     .venv/bin/python bench/soak.py [--minutes 10] [--devices 500] [--interval 10] [--clients 8]
 
-RSS: VmRSS of each gunicorn worker and each Celery process, after a one-interval warm-up and at the end;
+RSS: VmRSS of each gunicorn worker and each Celery process, after a two-interval warm-up and at the end;
 growth = end - start per process. Machine load: os.getloadavg() at start and end, printed.
 """
 
@@ -34,8 +34,10 @@ os.environ.setdefault("BENCH_DB", "beacon_soak")
 from bench._common import BENCH_DB, PG_ADMIN_URL, ROOT, drop_bench_db, machine, percentiles, setup_django_bench_db
 from bench.ingest import Gunicorn, settings_pepper
 
-CACHE_URL = "redis://127.0.0.1:6379/11"
-BROKER_URL = "redis://127.0.0.1:6379/12"
+# Redis dbs shared with other checkouts' runs: SOAK_REDIS_DB picks another (the broker works under a prefix).
+_DB = int(os.environ.get("SOAK_REDIS_DB", "11"))
+CACHE_URL = f"redis://127.0.0.1:6379/{_DB}"
+BROKER_URL = f"redis://127.0.0.1:6379/{os.environ.get('SOAK_REDIS_DB', '12')}"
 
 
 def rss_kib(pid: int) -> int:

@@ -14,8 +14,9 @@ from accounts.tenancy import request_device_id, request_organization
 from devices import selectors
 from devices.models import Device
 from devices.serializers import DeviceSerializer, WhoamiSerializer
+from portal.api.pagination import BAD_PAGE
 from portal.api.ratelimit import RateLimitedMixin
-from portal.api.schema import error_responses
+from portal.api.schema import ORG_PARAMETER, error_responses
 
 _READ_ERRORS = error_responses(401, 403, 404, 429, e403="Lacks `metrics:read`.")
 # Registered by ingest; reading an organization's telemetry (named, not imported: ingest is a higher layer).
@@ -27,13 +28,17 @@ def _visible_devices(request: Request) -> QuerySet[Device]:
     return selectors.device_list(organization=request_organization(request), device_id=request_device_id(request))
 
 
-@extend_schema(responses={200: DeviceSerializer(many=True), **_READ_ERRORS})
+@extend_schema(
+    parameters=[ORG_PARAMETER],
+    responses={200: DeviceSerializer(many=True), **error_responses(400, e400=BAD_PAGE), **_READ_ERRORS},
+)
 class DeviceListApi(RateLimitedMixin, ListAPIView[Device]):
     """The organization's devices with their state (a key's org, or a member's `?org=<slug>`; a
     device-bound key: its own device)."""
 
     required_scope = METRICS_READ
     serializer_class = DeviceSerializer
+    ordering = "name"  # unique within an organization: a stable cursor (portal/api/pagination.py)
 
     def get_queryset(self) -> QuerySet[Device]:
         return _visible_devices(self.request)

@@ -17,6 +17,7 @@ put database_url "postgres://beacon:$(cat "$DIR/postgres_password")@postgres:543
 put influx_password "$(gen 24)"
 put influx_token "$(gen 32)"
 put grafana_admin_password "$(gen 16)"
+put ops_metrics_token "$(gen 32)"  # Beacon's own /-/metrics: the web checks it, Prometheus sends it
 # Replaced by a real key after the first start (docs/operations.md "Docker Compose"); until then
 # Prometheus's beacon job answers 401 and the rest of the stack is unaffected.
 put metrics_key "not-issued-yet"

@@ -26,9 +26,9 @@ from ingest.serializers import (
     MetricItemSerializer,
 )
 from ingest.validation import IngestLimits, PointValidator
-from portal.api import timeparams
+from portal.api import opsmetrics, timeparams
 from portal.api.body import read_body
-from portal.api.errors import InvalidRequest
+from portal.api.errors import ApiError, InvalidRequest
 from portal.api.ratelimit import RateLimitedMixin
 from portal.api.schema import error_responses
 
@@ -62,6 +62,16 @@ class _WriteApi(RateLimitedMixin):
     line_protocol_only = False
 
     def ingest(self, request: Request, *, precision: str) -> Response:
+        try:
+            stored = self._ingest(request, precision=precision)
+        except ApiError as exc:  # counted for /-/metrics by the answer's code (points unknown: not parsed)
+            opsmetrics.INGEST_BATCHES.labels(exc.code).inc()
+            raise
+        opsmetrics.BATCHES_STORED.inc()
+        opsmetrics.POINTS_STORED.inc(stored)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _ingest(self, request: Request, *, precision: str) -> int:
         limits = IngestLimits.from_settings()
         validator = PointValidator(limits)
         raw = read_body(request._request, limits.body())
@@ -73,8 +83,11 @@ class _WriteApi(RateLimitedMixin):
             default_measurement=settings.INGEST_DEFAULT_MEASUREMENT,
             line_protocol_only=self.line_protocol_only,
         )
-        services.metrics_ingest(api_key=_key(request), batch=batch)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        try:
+            return services.metrics_ingest(api_key=_key(request), batch=batch).points
+        except ApiError:
+            opsmetrics.POINTS_REJECTED.inc(len(batch.points))
+            raise
 
 
 def _key(request: Request) -> ApiKey:

@@ -21,8 +21,9 @@ from ingest import selectors
 from portal.api.errors import Unavailable
 from timeseries import SeriesInfo
 
-# The fixed charts: (id, title, measurement, fields, unit). A series holding several tag sets (disks,
-# interfaces, per-core CPUs) is drawn as the mean over them, which the title says.
+# The fixed charts: (id, title, measurement, fields, unit, group_by). With `group_by` a chart draws one line
+# per value of that tag (each mount, each interface); without it, several tag sets (per-core CPUs) are
+# drawn as their mean, as the history API answers them.
 CHARTS: tuple[dict[str, Any], ...] = (
     {
         "id": "cpu",
@@ -34,17 +35,19 @@ CHARTS: tuple[dict[str, Any], ...] = (
     {"id": "mem", "title": "Memory used", "measurement": "mem", "fields": ["used_percent"], "unit": "%"},
     {
         "id": "disk",
-        "title": "Disk used (mean over filesystems)",
+        "title": "Disk used per mount",
         "measurement": "disk",
         "fields": ["used_percent"],
         "unit": "%",
+        "group_by": "path",
     },
     {
         "id": "net",
-        "title": "Network (mean over interfaces)",
+        "title": "Network per interface",
         "measurement": "net",
         "fields": ["bytes_recv_per_sec", "bytes_sent_per_sec"],
         "unit": "B/s",
+        "group_by": "interface",
     },
 )
 # Series tables shown unfolded; the rest are one click away (an agent writes ~100 fields).
@@ -63,6 +66,7 @@ def device_page(request: HttpRequest, org: str, device: str) -> HttpResponse:
         series = selectors.device_series(organization=organization, device=found)
     except Unavailable as exc:
         series, store_error = [], str(exc)
+    written = {s.measurement for s in series}
     numeric = sorted({(s.measurement, f.name) for s in series for f in s.fields if f.kind in ("float", "int")})
     context = {
         "organization": organization,
@@ -75,7 +79,8 @@ def device_page(request: HttpRequest, org: str, device: str) -> HttpResponse:
             "org": organization.slug,
             "device": found.name,
             "slug": found.slug,
-            "charts": CHARTS,
+            # Charts of measurements the device never wrote say so instead of drawing an empty grid.
+            "charts": [{**chart, "present": chart["measurement"] in written} for chart in CHARTS],
             "numeric_fields": [f"{m}.{f}" for m, f in numeric],
             "refresh_seconds": settings.PAGES_REFRESH_SECONDS,
         },

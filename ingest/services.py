@@ -18,6 +18,7 @@ from accounts.models import ApiKey
 from devices import services as devices
 from ingest.batch import Batch
 from ingest.validation import DEVICE_TAG
+from portal.api import opsmetrics
 from portal.api.errors import ApiError, Forbidden, InvalidRequest, Unavailable
 from portal.logging import store_outage
 from timeseries import StoreError, StoreUnavailable, get_store
@@ -75,12 +76,14 @@ def _store_write(organization_id: int, points: list[Point]) -> None:
     try:
         get_store().write(tenant=str(organization_id), points=points)
     except StoreUnavailable as exc:
+        opsmetrics.STORE_ERRORS.labels("unavailable").inc()
         store_outage.down(exc)  # logged once per outage, not per refused write
         raise Unavailable(
             "the time-series store is unavailable; nothing was written, retry later",
             retry_after=settings.INGEST_RETRY_AFTER_SECONDS,
         ) from None
     except StoreError as exc:
+        opsmetrics.STORE_ERRORS.labels("refused").inc()
         raise InvalidRequest(f"{exc.reason[:400]} (nothing was written)", point=exc.point) from None
     store_outage.up()
 

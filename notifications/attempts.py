@@ -21,12 +21,15 @@ from notifications.email import send_email
 from notifications.models import Delivery, DeliveryAttempt, WebhookEndpoint
 from notifications.outcome import Outcome, next_attempt_at
 from notifications.webhooks import send_webhook
+from portal.api import opsmetrics
 
 logger = logging.getLogger(__name__)
 
 # Longer than one attempt can take (15 s webhook timeout; SMTP timeouts per operation).
 CLAIM_STALE_AFTER = timedelta(minutes=5)
 BATCH = 200
+# Label of /-/metrics' beacon_notification_deliveries_total for each status an attempt leaves.
+_RESULT = {Delivery.Status.SENT: "sent", Delivery.Status.PENDING: "retry", Delivery.Status.FAILED: "failed"}
 
 
 def _due(now: datetime) -> Q:
@@ -88,6 +91,7 @@ def _record(delivery: Delivery, outcome: Outcome, *, claim: datetime, now: datet
         )
         if outcome.disable_reason and delivery.endpoint_id:
             _disable_endpoint(delivery.endpoint_id, outcome.disable_reason, now)
+    opsmetrics.DELIVERIES.labels(delivery.channel, _RESULT[status]).inc()
     log = logger.info if outcome.ok else logger.warning
     # Ids and codes only: addresses, URLs with tokens and payloads stay out of the log.
     log(

@@ -11,6 +11,7 @@ import os
 
 from celery import Celery
 
+from portal.api.opsmetrics import connect_celery_signals
 from portal.startup import exit_on_configuration_error
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -19,3 +20,4 @@ exit_on_configuration_error()  # a bad variable stops the worker/beat with one l
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+connect_celery_signals()  # task outcomes for /-/metrics (portal/api/opsmetrics.py)

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.middleware.RequestContextMiddleware",
+    "portal.api.opsmetrics.MetricsMiddleware",  # requests by route template, latency (/-/metrics)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -94,6 +95,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.pages.errors.PageErrorMiddleware",  # customer pages' 404 and database-down 503 (docs/portal.md)
     # Last, as django-axes asks: turns a locked-out login into its 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -320,6 +322,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.CursorPagination",  # docs/api.md "Pagination"
+    "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -363,6 +367,7 @@ LOGOUT_REDIRECT_URL = "/"
 # and a dotted path to a callable (request, organization) -> context dict, or None to leave it out.
 OVERVIEW_SECTIONS = [
     {"name": "devices", "template": "devices/overview_section.html", "context": "devices.sections.overview"},
+    {"name": "quotas", "template": "quotas/overview_section.html", "context": "quotas.sections.overview"},
     {
         "name": "notifications",
         "template": "notifications/overview_section.html",
@@ -490,6 +495,13 @@ SCRAPE_TIMEOUT_SECONDS = env_int("SCRAPE_TIMEOUT_SECONDS", 10, minimum=1)
 SCRAPE_MAX_BYTES = env_int("SCRAPE_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)
 SCRAPE_MAX_SERIES = env_int("SCRAPE_MAX_SERIES", 100_000, minimum=1)  # bandwidth series per target
 SCRAPE_MAX_LABEL_LENGTH = env_int("SCRAPE_MAX_LABEL_LENGTH", 256, minimum=1)
+
+# --- Beacon's own metrics at /-/metrics (docs/operations.md "Beacon's own metrics"); unset token → 404 ---
+OPS_METRICS_TOKEN = env_secret("OPS_METRICS_TOKEN")
+OPS_METRICS_WORKER_DIR = env_str("OPS_METRICS_WORKER_DIR")  # the Celery worker's PROMETHEUS_MULTIPROC_DIR
+
+# --- Customer pages (docs/portal.md) ---
+CHART_BANDS: list[str] = []  # dotted paths of (organization, start, end) -> [{start, end, label, url}]
 
 # --- selfservice (docs/portal.md, "Settings") ---
 INVITATION_TIMEOUT_SECONDS = env_int("INVITATION_TIMEOUT_SECONDS", 72 * 3600, minimum=1)  # invitation links

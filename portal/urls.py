@@ -8,10 +8,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.views import BeaconLoginView
 from ingest.apis import InfluxWriteApi
 from portal import health, status
+from portal.api import opsmetrics
 
 urlpatterns = [
     path("health", health.health, name="health"),
     path("health/ready", health.ready, name="health-ready"),
+    path("-/metrics", opsmetrics.metrics_view, name="ops-metrics"),  # Beacon's own, for its operators
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
@@ -32,6 +34,7 @@ urlpatterns = [
     # Customer pages: /, /o/<org>/ (portal.pages gathers the apps), then each app's pages under /o/<org>/.
     path("", include("portal.pages.urls")),
     path("o/<slug:org>/", include("ingest.page_urls")),
+    path("o/<slug:org>/", include("quotas.page_urls")),
     path("o/<slug:org>/", include("loadtests.page_urls")),
     path("o/<slug:org>/", include("registry.page_urls")),
     path("o/<slug:org>/", include("alerts.page_urls")),

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from quotas import evaluation, scraping
+from quotas import scraping
 from quotas.models import GatewayService, Quota, ScrapeTarget, UsagePeriod
 from quotas.status import QuotaStatus, forecast, quota_statuses
 from quotas.templatetags.quotas_format import bytes_human
@@ -94,15 +94,14 @@ class ScrapeTargetAdmin(admin.ModelAdmin):
 
     @admin.action(description="Scrape now (and evaluate quotas)", permissions=["change"])
     def scrape_now(self, request: HttpRequest, queryset: QuerySet[ScrapeTarget]) -> None:
-        touched: set[int] = set()
+        touched, crossings = 0, 0
         for target in queryset:
-            result = scraping.scrape_target(target.id)
-            touched |= result.service_ids
+            result = scraping.scrape_target(target.id)  # evaluates the quotas whose usage moved
+            touched, crossings = touched + len(result.service_ids), crossings + len(result.crossings)
             level = messages.SUCCESS if result.ok else messages.ERROR
             self.message_user(request, f"{target}: {result.summary()}", level)
         if touched:
-            crossings = evaluation.evaluate_quotas(service_ids=touched)
-            self.message_user(request, f"quotas evaluated; {len(crossings)} threshold crossing(s)")
+            self.message_user(request, f"quotas evaluated; {crossings} threshold crossing(s)")
 
 
 def _usage_bar(percent: float) -> str:

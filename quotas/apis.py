@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -16,9 +18,11 @@ from accounts.models import Organization
 from accounts.tenancy import request_device_id, request_organization
 from portal.api import timeparams
 from portal.api.errors import Forbidden, InvalidRequest, NotFound
+from portal.api.pagination import BAD_PAGE
 from portal.api.ratelimit import RateLimitedMixin
-from portal.api.schema import error_responses
+from portal.api.schema import ORG_PARAMETER, error_responses
 from quotas import selectors, serializers
+from quotas.models import GatewayService, Quota
 from quotas.status import forecast, quota_statuses
 
 DIRECTIONS = ("ingress", "egress")
@@ -33,16 +37,24 @@ def _organization(request: Request) -> Organization:
     return request_organization(request)
 
 
-class ServiceListApi(RateLimitedMixin):
+class ServiceListApi(RateLimitedMixin, GenericAPIView[GatewayService]):
     required_scope = METRICS_READ
+    ordering = "name"  # unique within an organization: a stable cursor (portal/api/pagination.py)
+    serializer_class = serializers.ServiceSerializer
+
+    def get_queryset(self) -> QuerySet[GatewayService]:
+        return selectors.service_list(organization=_organization(self.request))
 
     @extend_schema(
         summary="Gateway services of the organization, with this calendar month's bytes",
-        responses={200: serializers.ServiceSerializer(many=True), **error_responses(401, 403, 429)},
+        parameters=[ORG_PARAMETER],
+        responses={
+            200: serializers.ServiceSerializer(many=True),
+            **error_responses(400, 401, 403, 429, e400=BAD_PAGE),
+        },
     )
     def get(self, request: Request) -> Response:
-        organization = _organization(request)
-        services = list(selectors.service_list(organization=organization))
+        services = self.paginate_queryset(self.get_queryset()) or []
         usage = selectors.month_usage(services=services, now=timezone.now())
         rows = [
             {
@@ -54,7 +66,7 @@ class ServiceListApi(RateLimitedMixin):
             }
             for s in services
         ]
-        return Response(serializers.ServiceSerializer(rows, many=True).data)
+        return self.get_paginated_response(serializers.ServiceSerializer(rows, many=True).data)
 
 
 def _times(request: Request) -> tuple[datetime, datetime, timedelta]:
@@ -136,18 +148,26 @@ def _forecast_body(value: Any) -> dict[str, Any] | None:
     }
 
 
-class QuotaListApi(RateLimitedMixin):
+class QuotaListApi(RateLimitedMixin, GenericAPIView[Quota]):
     required_scope = METRICS_READ
+    ordering = "pk"  # creation order; the key keeps the cursor stable (portal/api/pagination.py)
+    serializer_class = serializers.QuotaSerializer
+
+    def get_queryset(self) -> QuerySet[Quota]:
+        return selectors.quota_list(organization=_organization(self.request))
 
     @extend_schema(
         summary="Quotas with the current period's usage, thresholds notified and the 24 h forecast",
-        responses={200: serializers.QuotaSerializer(many=True), **error_responses(401, 403, 429)},
+        parameters=[ORG_PARAMETER],
+        responses={
+            200: serializers.QuotaSerializer(many=True),
+            **error_responses(400, 401, 403, 429, e400=BAD_PAGE),
+        },
     )
     def get(self, request: Request) -> Response:
-        organization = _organization(request)
         now = timezone.now()
         rows = []
-        for status in quota_statuses(selectors.quota_list(organization=organization), now=now):
+        for status in quota_statuses(self.paginate_queryset(self.get_queryset()) or [], now=now):
             quota = status.quota
             rows.append(
                 {
@@ -165,4 +185,4 @@ class QuotaListApi(RateLimitedMixin):
                     "forecast": _forecast_body(forecast(status, now=now)),
                 }
             )
-        return Response(serializers.QuotaSerializer(rows, many=True).data)
+        return self.get_paginated_response(serializers.QuotaSerializer(rows, many=True).data)

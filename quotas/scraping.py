@@ -4,26 +4,33 @@ The HTTP read happens outside any transaction; the counting happens in one trans
 target row first. Two scrapes of the same node (a retried task, two beats, `manage.py scrape` while the
 worker runs) therefore serialise on that lock, and the second computes its deltas against the
 snapshot the first committed: the same reading twice adds nothing.
+
+The quotas those bytes moved are evaluated inside that same transaction, so the usage and the notification
+it calls for commit together: a worker killed (or a statement timed out) between the two would otherwise
+leave the bytes counted and the notification never created, since the re-run counts nothing new and so
+evaluates nothing (tests/quotas/test_worker_killed.py).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from quotas import sources
+from portal.api import opsmetrics
+from quotas import evaluation, sources
 from quotas.counters import counter_deltas
 from quotas.kong import ExpositionError, parse_bandwidth
 from quotas.models import CounterSnapshot, ScrapeTarget
 from quotas.usage import Delta, add_usage, store_points
-from timeseries import StoreError
+from timeseries import StoreError, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 # A 10 s beat tick must not skip a 60 s target because it runs a moment early.
@@ -42,6 +49,7 @@ class ScrapeResult:
     bytes_counted: int = 0
     points_written: int = 0
     service_ids: set[int] = field(default_factory=set)
+    crossings: list[evaluation.Crossing] = field(default_factory=list)
 
     def summary(self) -> str:
         if not self.ok:
@@ -72,17 +80,21 @@ def scrape_target(target_id: int, *, now: datetime | None = None) -> ScrapeResul
     now = now or timezone.now()
     target = ScrapeTarget.objects.get(id=target_id)
     result = ScrapeResult(target_id=target_id, ok=True)
+    outcome, started = "ok", time.perf_counter()
     try:
         if target.kind == ScrapeTarget.Kind.PROMETHEUS:
             _scrape_prometheus(target, now, result)
         else:
             _scrape_exporter(target, now, result)
     except sources.ScrapeFailed as exc:
-        result.ok, result.error = False, str(exc)
+        result.ok, result.error, outcome = False, str(exc), "unreachable"
     except ExpositionError as exc:
-        result.ok, result.error = False, str(exc)
+        result.ok, result.error, outcome = False, str(exc), "invalid"
     except StoreError as exc:  # nothing was committed: the next scrape counts these bytes
-        result.ok, result.error = False, f"time-series store: {exc}"
+        result.ok, result.error, outcome = False, f"time-series store: {exc}", "store_error"
+        opsmetrics.STORE_ERRORS.labels("unavailable" if isinstance(exc, StoreUnavailable) else "refused").inc()
+    opsmetrics.SCRAPES.labels(target.kind, outcome).inc()
+    opsmetrics.SCRAPE_DURATION.labels(target.kind).observe(time.perf_counter() - started)
     _record_outcome(target_id, now, result.error)
     return result
 
@@ -103,7 +115,7 @@ def exposition_apply(target: ScrapeTarget, text: str, *, now: datetime, result: 
         computed = counter_deltas(snapshot.counters, parsed.samples)
         deltas = [Delta(now, s, r, d, v) for (s, r, d), v in computed.by_series.items()]
         result.baselines, result.resets = computed.baselines, computed.resets
-        _count(target, deltas, result)
+        _count(target, deltas, result, now)
         counters = computed.snapshot
         if len(counters) > 2 * settings.SCRAPE_MAX_SERIES:  # vanished series are kept, within reason
             counters = {key: sample.value for key, sample in parsed.samples.items()}
@@ -138,14 +150,23 @@ def _scrape_prometheus(target: ScrapeTarget, now: datetime, result: ScrapeResult
         locked = ScrapeTarget.objects.select_for_update().get(id=target.id)
         if locked.window_end != cursor:  # another scrape counted these windows meanwhile
             return
-        _count(target, [Delta(s.time, s.service, s.route, s.direction, s.value) for s in samples], result)
+        _count(target, [Delta(s.time, s.service, s.route, s.direction, s.value) for s in samples], result, now)
         ScrapeTarget.objects.filter(id=target.id).update(window_end=upto)
 
 
-def _count(target: ScrapeTarget, deltas: list[Delta], result: ScrapeResult) -> None:
+def _count(target: ScrapeTarget, deltas: list[Delta], result: ScrapeResult, now: datetime) -> None:
     result.bytes_counted = sum(d.value for d in deltas)
     result.points_written = store_points(organization_id=target.organization_id, target_id=target.id, deltas=deltas)
     result.service_ids = set(add_usage(organization_id=target.organization_id, deltas=deltas))
+    if not result.service_ids:
+        return
+    try:
+        with transaction.atomic():  # a savepoint: a failed evaluation leaves the counting intact
+            result.crossings = evaluation.evaluate_quotas(service_ids=result.service_ids, now=now)
+    except DatabaseError:
+        raise  # roll the counting back too: the next scrape counts these bytes and evaluates again
+    except Exception:  # e.g. a recipient refused by validation: never stop the bytes being counted
+        logger.exception("quota evaluation failed after scraping target %s", target.id)
 
 
 def targets_claim_due(*, now: datetime | None = None) -> list[int]:

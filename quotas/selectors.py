@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Organization
+from notifications.models import Delivery, Notification
 from quotas.models import GatewayService, Quota, ScrapeTarget, UsagePeriod
 from quotas.periods import monthly_period
 from quotas.usage import MEASUREMENT
@@ -67,3 +68,18 @@ def bandwidth_series(
             if isinstance(value, int | float):
                 buckets[time_ns] = buckets.get(time_ns, 0) + int(value)
     return out
+
+
+def service_notifications(
+    *, organization: Organization, service: GatewayService, limit: int = 20
+) -> list[Notification]:
+    """The service's quota notifications, newest first, with how many deliveries were sent or failed."""
+    return list(
+        Notification.objects.filter(organization=organization, kind="quota", payload__service=service.name)
+        .annotate(
+            sent=Count("deliveries", filter=Q(deliveries__status=Delivery.Status.SENT)),
+            failed=Count("deliveries", filter=Q(deliveries__status=Delivery.Status.FAILED)),
+            total=Count("deliveries"),
+        )
+        .order_by("-created_at")[:limit]
+    )

@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from quotas import evaluation, scraping
+from quotas import scraping
 from timeseries import StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -31,8 +31,5 @@ def scrape_due() -> int:
     time_limit=150,
 )
 def scrape_target(target_id: int) -> int:
-    """Scrape one target, then evaluate the quotas of the services whose usage moved."""
-    result = scraping.scrape_target(target_id)
-    if result.service_ids:  # the usage has committed; notifications/ delivers what evaluation creates
-        evaluation.evaluate_quotas(service_ids=result.service_ids)
-    return result.bytes_counted
+    """Scrape one target; the quotas whose usage moved are evaluated in the same transaction."""
+    return scraping.scrape_target(target_id).bytes_counted

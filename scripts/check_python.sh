@@ -27,7 +27,12 @@ if ! command -v "$PYTHON" >/dev/null 2>&1; then
   echo "make: PYTHON=$PYTHON not found; Beacon needs Python >= $MIN_MAJOR.$MIN_MINOR: install one and run e.g. make venv PYTHON=python3.11" >&2
   exit 1
 fi
-found=$(minor_of "$PYTHON")
+found=$(minor_of "$PYTHON" || true)
+if [ -z "$found" ]; then
+  # e.g. a pyenv shim of a version that is installed but not selected
+  echo "make: PYTHON=$PYTHON is on PATH but does not run ($PYTHON -V fails); Beacon needs Python >= $MIN_MAJOR.$MIN_MINOR: run e.g. make venv PYTHON=python3.11" >&2
+  exit 1
+fi
 if ! new_enough "$PYTHON"; then
   echo "make: Beacon needs Python >= $MIN_MAJOR.$MIN_MINOR but PYTHON=$PYTHON is ${found:-unknown}; install 3.11+ and run e.g. make venv PYTHON=python3.11" >&2
   exit 1

@@ -38,6 +38,7 @@ from accounts.tenancy import page_organization
 from devices import services as devices
 from devices.models import Device
 from notifications.models import WebhookEndpoint
+from quotas.models import GatewayService
 from tests.urlwalk import Route, walk
 from timeseries import get_store
 from timeseries.models import DataPoint, Series
@@ -57,6 +58,7 @@ PUBLIC = {
     "accounts/reset/": "password reset links: Django's signed uid + token, no org in them",
 }
 B_DEVICE = "gw-b-secret-01"
+B_SERVICE = "svc-b-secret"
 B_VALUE = "4242.5"
 
 
@@ -72,6 +74,7 @@ class OrgB:
     member: Membership
     endpoint: WebhookEndpoint
     invitation: Invitation
+    service: GatewayService
 
     def parameter(self, name: str) -> str | None:
         """The value of org B's object for a path parameter, by the parameter's name."""
@@ -92,11 +95,12 @@ class OrgB:
             "invitation": str(self.invitation.pk),
             # A well-formed token for B's invitation, but not its own: every answer must be the 404.
             "token": "c0ffee-0123456789abcdef0123456789abcdef",
+            "service": self.service.name,
         }
         return values.get(name)
 
     def markers(self) -> list[bytes]:
-        return [self.org.slug.encode(), self.device.name.encode(), B_VALUE.encode()]
+        return [self.org.slug.encode(), self.device.name.encode(), B_VALUE.encode(), self.service.name.encode()]
 
     def state(self) -> tuple[Any, ...]:
         tenant = str(self.org.id)
@@ -184,7 +188,10 @@ def org_b(other_org: Organization, issue_key: Any, client_for: Any) -> OrgB:
     member = accounts.membership_grant(user=admin_b, organization=other_org, role=Membership.Role.ADMIN)
     endpoint = WebhookEndpoint.objects.create(organization=other_org, url="https://hooks.example.com/b", enabled=False)
     invitation = Invitation.objects.create(organization=other_org, email="invitee-b@example.com")
-    return OrgB(org=other_org, device=device, key=key, member=member, endpoint=endpoint, invitation=invitation)
+    service = GatewayService.objects.create(organization=other_org, name=B_SERVICE, kong_service="kong-b")
+    return OrgB(
+        org=other_org, device=device, key=key, member=member, endpoint=endpoint, invitation=invitation, service=service
+    )
 
 
 @pytest.fixture
@@ -222,6 +229,7 @@ def test_every_route_is_scoped_to_the_callers_org(
         "o/<slug:org>/settings/webhooks/<int:endpoint>/enable/",
         "accounts/invite/<int:invitation>/<str:token>/",
     } <= set(routes)
+    assert {"o/<slug:org>/services/<slug:service>/", "o/<slug:org>/chart-bands"} <= set(routes)
     assert isolation_problems(org_a_clients, org_b, own_org=org.slug) == []
     stored = get_store().query(
         tenant=str(org_b.org.id),

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from portal.api.errors import RateLimited, Unavailable
+from portal.api.opsmetrics import RATE_LIMITED
 from portal.api.permissions import Grant, request_grant
 from portal.logging import cache_outage
 
@@ -54,6 +55,7 @@ def check_grant(request: Request, grant: Grant) -> None:
     rate = grant.ratelimit_rate
     usage = _spend(request, group=KEY_GROUP, value=grant.ratelimit_bucket, rate=rate)
     if usage and usage["should_limit"]:
+        RATE_LIMITED.labels("key").inc()
         retry = max(1, int(usage["time_left"]))
         raise RateLimited(
             f"Rate limit {rate} exceeded for {grant.ratelimit_label}; retry in {retry} s", retry_after=retry
@@ -65,6 +67,7 @@ def check_anonymous(request: Request) -> None:
     ip = _client_ip(request)
     usage = _spend(request, group=IP_GROUP, value=ip, rate=rate)
     if usage and usage["should_limit"]:
+        RATE_LIMITED.labels("anonymous").inc()
         retry = max(1, int(usage["time_left"]))
         raise RateLimited(
             f"Rate limit {rate} exceeded for unauthenticated requests from {ip}; retry in {retry} s",

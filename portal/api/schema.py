@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from portal.api.errors import ERROR_CODES
@@ -36,6 +36,15 @@ _DEFAULTS = {
     503: "A dependency (database, time-series store, rate-limit cache) is unavailable; nothing written; "
     "see `Retry-After`.",
 }
+
+
+# The filter every read endpoint takes with a member's browser session (accounts.tenancy); a key ignores it.
+ORG_PARAMETER = OpenApiParameter(
+    "org",
+    str,
+    description="With a browser session: the organization's slug (needed when the user is a member of several). "
+    "Ignored with an API key: the key's organization is used.",
+)
 
 
 def error_responses(*statuses: int, **descriptions: str) -> dict[int, Any]:

@@ -1,102 +1,92 @@
 // Device page: uPlot charts fed by /api/v1/history through the member's session (?org=<slug>),
-// a range picker, and a live refresh of charts and latest values without reloading the page.
-// Each chart's <figure> carries data-points (timestamps drawn) and data-loads (draws so far), which
-// the browser tests read; they are also what a person sees in the summary line under each chart.
+// a range picker, time bands (load-test runs, ...), and a live refresh of charts and latest values.
+// A chart with `group_by` (disk per mount, network per interface) draws one line per tag value.
+// Each chart's <figure> carries data-points (timestamps drawn), data-lines (lines drawn), data-loads
+// (draws so far) and data-bands, which the browser tests read; the summary line under each chart says
+// the same to a person (and to a screen reader, instead of the canvas).
 (function () {
   "use strict";
-  const cfg = JSON.parse(document.getElementById("page-config").textContent);
-  const RELATIVE = { "1h": "-1h", "24h": "-24h", "7d": "-7d", "30d": "-30d" };
-  const COLOURS = ["#0b5cad", "#b54708", "#18794e", "#7a2e9a"]; // >= 4.5:1 on white
-  const status = document.getElementById("live-status");
-  const charts = {}; // id -> {def, figure, plot, window}
-  let range = { key: "1h", start: "-1h", end: "now" };
-  let timer = null;
+  const B = window.BeaconCharts;
+  const cfg = B.config();
+  const charts = {}; // id -> {def, figure, plot, window, keys, bands}
   let generation = 0; // answers to an older range (a refresh still in flight when it changed) are dropped
+  let bands = [];
 
-  function apiError(body, response) {
-    return (body && body.message) || `HTTP ${response.status}`;
+  // One line per (field, group): history answers one series per field and tag group.
+  function lineLabel(def, series) {
+    const groups = Object.values(series.tags || {}).join(" ");
+    if (!groups) return series.field;
+    return def.fields.length > 1 ? `${groups} ${series.field.replace(/_per_sec$/, "")}` : groups;
   }
 
-  async function getJson(path, params) {
-    const query = new URLSearchParams(params);
-    query.set("org", cfg.org);
-    const response = await fetch(`${path}?${query}`, {
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-    });
-    const body = await response.json().catch(() => null);
-    if (!response.ok) throw new Error(apiError(body, response));
-    return body;
-  }
-
-  // History answers one series per field; align them on the union of their bucket times.
   function toColumns(def, answer) {
-    const byField = new Map(answer.series.map((s) => [s.field, s.points]));
+    const lines = answer.series.map((s) => ({ key: `${s.field}|${JSON.stringify(s.tags || {})}`, label: lineLabel(def, s), points: s.points }));
+    if (!def.group_by) {
+      // Without grouping keep the chart's own fields, in its order, even those without data.
+      const byField = new Map(answer.series.map((s) => [s.field, s.points]));
+      lines.length = 0;
+      for (const field of def.fields) lines.push({ key: field, label: field, points: byField.get(field) || [] });
+    }
     const times = new Set();
-    for (const points of byField.values()) for (const [t] of points) times.add(Date.parse(t) / 1000);
+    for (const line of lines) for (const [t] of line.points) times.add(Date.parse(t) / 1000);
     const xs = Array.from(times).sort((a, b) => a - b);
     const index = new Map(xs.map((x, i) => [x, i]));
-    const columns = def.fields.map((field) => {
+    const columns = lines.map((line) => {
       const column = new Array(xs.length).fill(null);
-      for (const [t, v] of byField.get(field) || []) column[index.get(Date.parse(t) / 1000)] = v;
+      for (const [t, v] of line.points) column[index.get(Date.parse(t) / 1000)] = v;
       return column;
     });
-    return [xs, ...columns];
+    return { lines, data: [xs, ...columns] };
   }
 
-  // 12.34, 567, 12.3k, 4.5M, 6.7G: short enough for the axis at phone width.
-  function format(value, unit) {
-    if (value === null || value === undefined) return "–";
-    const size = Math.abs(value);
-    let text;
-    if (size >= 1e9) text = `${(value / 1e9).toFixed(1)}G`;
-    else if (size >= 1e6) text = `${(value / 1e6).toFixed(1)}M`;
-    else if (size >= 1e4) text = `${(value / 1e3).toFixed(1)}k`;
-    else text = size >= 100 ? value.toFixed(0) : value.toFixed(2);
-    return unit ? `${text} ${unit}` : text;
-  }
-
-  function plotOptions(chart) {
-    const el = chart.figure.querySelector(".plot");
+  function plotOptions(chart, lines) {
     return {
-      width: Math.max(260, el.clientWidth || 600),
+      width: B.plotWidth(chart.figure),
       height: 220,
       scales: { x: { time: true, range: () => chart.window } },
+      plugins: [B.bandsPlugin(chart)],
       series: [
         {},
-        ...chart.def.fields.map((field, i) => ({
-          label: field,
-          stroke: COLOURS[i % COLOURS.length],
+        ...lines.map((line, i) => ({
+          label: line.label,
+          stroke: B.COLOURS[i % B.COLOURS.length],
           width: 2,
+          dash: i >= B.COLOURS.length ? [6, 3] : undefined, // past the palette, a dash tells lines apart
           points: { show: true, size: 4 },
-          value: (u, v) => format(v, chart.def.unit),
+          value: (u, v) => B.format(v, chart.def.unit),
         })),
       ],
-      axes: [{}, { size: 60, values: (u, ticks) => ticks.map((v) => format(v, "")) }],
+      axes: [{}, { size: 60, values: (u, ticks) => ticks.map((v) => B.format(v, "")) }],
     };
   }
 
   function draw(chart, answer) {
-    const data = toColumns(chart.def, answer);
+    const { lines, data } = toColumns(chart.def, answer);
     chart.window = [Date.parse(answer.start) / 1000, Date.parse(answer.end) / 1000];
+    chart.bands = bands;
+    const keys = lines.map((line) => line.key).join("\n");
+    if (chart.plot && chart.keys !== keys) {
+      chart.plot.destroy(); // another set of mounts or interfaces: new series, new legend
+      chart.plot = null;
+    }
     if (!chart.plot) {
-      chart.plot = new uPlot(plotOptions(chart), data, chart.figure.querySelector(".plot"));
+      chart.plot = new uPlot(plotOptions(chart, lines), data, chart.figure.querySelector(".plot"));
+      chart.keys = keys;
     } else {
       chart.plot.setData(data);
     }
     const count = data[0].length;
     chart.figure.dataset.points = String(count);
+    chart.figure.dataset.lines = count ? String(lines.length) : "0";
     chart.figure.dataset.loads = String(Number(chart.figure.dataset.loads || 0) + 1);
-    const latest = chart.def.fields
-      .map((field, i) => `${field} ${format(data[i + 1][count - 1], chart.def.unit)}`)
-      .join(", ");
-    const step = answer.step_seconds >= 60 ? `${answer.step_seconds / 60} min` : `${answer.step_seconds} s`;
+    const latest = lines.map((line, i) => `${line.label} ${B.format(data[i + 1][count - 1], chart.def.unit)}`).join(", ");
+    const per = chart.def.group_by && lines.length ? `${lines.length} line${lines.length === 1 ? "" : "s"}, ` : "";
     chart.figure.querySelector(".chart-summary").textContent = count
-      ? `${count} points (${answer.agg} per ${step}); latest: ${latest}`
+      ? `${count} points (${per}${answer.agg} per ${B.stepText(answer.step_seconds)}); latest: ${latest}`
       : "No data in this range.";
   }
 
-  async function load(chart, gen = generation) {
+  async function load(chart, range, gen = generation) {
     const params = new URLSearchParams({
       device: cfg.device,
       measurement: chart.def.measurement,
@@ -104,8 +94,9 @@
       end: range.end,
     });
     for (const field of chart.def.fields) params.append("field", field);
+    if (chart.def.group_by) params.append("group_by", chart.def.group_by);
     try {
-      const answer = await getJson("/api/v1/history", params);
+      const answer = await B.getJson("/api/v1/history", params, cfg.org);
       if (gen === generation) draw(chart, answer);
     } catch (error) {
       if (gen === generation) chart.figure.querySelector(".chart-summary").textContent = `Could not load: ${error.message}`;
@@ -129,7 +120,7 @@
   }
 
   async function refreshLatest() {
-    const answer = await getJson(`/api/v1/devices/${encodeURIComponent(cfg.slug)}/series`, {});
+    const answer = await B.getJson(`/api/v1/devices/${encodeURIComponent(cfg.slug)}/series`, {}, cfg.org);
     for (const series of answer.series) {
       for (const field of series.fields) {
         const key = CSS.escape(seriesKey(series, field.name));
@@ -145,69 +136,40 @@
     }
   }
 
-  async function refreshAll() {
-    const gen = generation;
-    const jobs = Object.values(charts).map((chart) => load(chart, gen));
-    if (RELATIVE[range.key]) jobs.push(refreshLatest());
-    const results = await Promise.allSettled(jobs);
-    if (gen !== generation) return;
-    const failed = results.filter((r) => r.status === "rejected");
-    const now = new Date().toLocaleTimeString();
-    const live = RELATIVE[range.key] ? `live, every ${cfg.refresh_seconds} s` : "custom range: not refreshing";
-    status.textContent = failed.length
-      ? `Updated ${now} with errors: ${failed[0].reason.message}`
-      : `Updated ${now} (${live})`;
+  async function refreshBands(range) {
+    bands = await B.loadBands(cfg.org, range.start, range.end);
+    B.showBandsLegend(bands);
+    for (const chart of Object.values(charts)) {
+      chart.bands = bands;
+      if (chart.plot) chart.plot.redraw(false);
+    }
   }
 
-  function schedule() {
-    if (timer) clearInterval(timer);
-    timer = RELATIVE[range.key] ? setInterval(refreshAll, cfg.refresh_seconds * 1000) : null;
+  async function refreshAll() {
+    const gen = generation;
+    const range = picker.current();
+    const jobs = [refreshBands(range)];
+    jobs.push(...Object.values(charts).map((chart) => load(chart, range, gen)));
+    if (picker.live()) jobs.push(refreshLatest());
+    const results = await Promise.allSettled(jobs);
+    if (gen !== generation) return;
+    B.reportStatus(results, picker.live() ? `live, every ${cfg.refresh_seconds} s` : "custom range: not refreshing");
   }
 
   function addChart(def) {
     const figure = document.getElementById(`chart-${def.id}`);
     if (charts[def.id] && charts[def.id].plot) charts[def.id].plot.destroy();
-    charts[def.id] = { def, figure, plot: null, window: null };
+    charts[def.id] = { def, figure, plot: null, window: null, keys: "", bands };
     figure.dataset.points = "";
     return charts[def.id];
   }
 
-  function localInput(date) {
-    const shifted = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
-    return shifted.toISOString().slice(0, 16);
-  }
-
-  const customBox = document.getElementById("custom-range");
-  const customStart = document.getElementById("custom-start");
-  const customEnd = document.getElementById("custom-end");
-  document.querySelectorAll('input[name="range"]').forEach((radio) => {
-    radio.addEventListener("change", () => {
-      if (!radio.checked) return;
-      customBox.hidden = radio.value !== "custom";
-      if (radio.value === "custom") {
-        if (!customEnd.value) customEnd.value = localInput(new Date());
-        if (!customStart.value) customStart.value = localInput(new Date(Date.now() - 6 * 3600 * 1000));
-        customStart.focus();
-        return;
-      }
-      range = { key: radio.value, start: RELATIVE[radio.value], end: "now" };
-      generation += 1;
-      schedule();
-      refreshAll();
-    });
-  });
-  document.getElementById("custom-apply").addEventListener("click", () => {
-    const start = new Date(customStart.value);
-    const end = new Date(customEnd.value);
-    if (isNaN(start) || isNaN(end) || start >= end) {
-      status.textContent = "Custom range: choose a start before the end.";
-      return;
-    }
-    range = { key: "custom", start: start.toISOString(), end: end.toISOString() };
+  const picker = B.rangePicker(() => {
     generation += 1;
-    schedule();
+    timer.restart();
     refreshAll();
   });
+  const timer = B.liveTimer(refreshAll, cfg.refresh_seconds, picker.live);
 
   document.getElementById("chosen-field").addEventListener("change", (event) => {
     const value = event.target.value;
@@ -220,18 +182,11 @@
       fields: [value.slice(dot + 1)],
       unit: "",
     });
-    load(chart).catch(() => {});
+    load(chart, picker.current()).catch(() => {});
   });
 
-  window.addEventListener("resize", () => {
-    for (const chart of Object.values(charts)) {
-      if (!chart.plot) continue;
-      const el = chart.figure.querySelector(".plot");
-      chart.plot.setSize({ width: Math.max(260, el.clientWidth), height: 220 });
-    }
-  });
-
-  cfg.charts.forEach(addChart);
+  B.resizeWith(charts);
+  cfg.charts.filter((def) => def.present).forEach(addChart);
   refreshAll();
-  schedule();
+  timer.restart();
 })();

@@ -117,7 +117,7 @@ def test_last_used_written_at_most_once_a_minute(org, monkeypatch, django_assert
 def test_all_three_headers_accepted(org, issue_key, client_for, header):
     response = client_for(issue_key(org, ["metrics:read"]), header=header).get("/api/v1/devices/")
     assert response.status_code == 200
-    assert response.json() == []
+    assert response.json() == {"next": None, "previous": None, "results": []}
 
 
 def test_unknown_id_wrong_secret_and_malformed_key_look_the_same(org, issue_key, client_for):
@@ -175,7 +175,7 @@ def test_org_key_never_sees_other_orgs_rows(org, other_org, issue_key, client_fo
         foreign.save()
     api = client_for(issue_key(org, ["metrics:read"]))
 
-    devices = api.get("/api/v1/devices/").json()
+    devices = api.get("/api/v1/devices/").json()["results"]
     status = api.get("/api/v1/status").json()
 
     assert [d["name"] for d in devices] == ["mine"]

@@ -53,7 +53,7 @@ def test_member_reads_own_history_devices_and_status(org: Organization, other_or
     history = client.get("/api/v1/history", {"device": "edge-01", "field": "cpu"})
     assert history.status_code == 200, history.content
     assert [point[1] for point in history.json()["series"][0]["points"]] == [1.5]
-    assert [row["name"] for row in client.get("/api/v1/devices/").json()] == ["edge-01"]
+    assert [row["name"] for row in client.get("/api/v1/devices/").json()["results"]] == ["edge-01"]
     status = client.get("/api/v1/status").json()
     assert status["organization"] == org.slug and status["devices"]["live"] == 1
 
@@ -79,9 +79,11 @@ def test_several_orgs_pick_one_with_org_and_staff_may_open_any(org: Organization
     client = _session(user)
     ambiguous = client.get("/api/v1/devices/")
     assert ambiguous.status_code == 400 and "?org=<slug>" in ambiguous.json()["message"]
-    assert [d["name"] for d in client.get("/api/v1/devices/", {"org": other_org.slug}).json()] == ["edge-b"]
+    assert [d["name"] for d in client.get("/api/v1/devices/", {"org": other_org.slug}).json()["results"]] == ["edge-b"]
     staff = User.objects.create_user(username="ops", password="pw-for-tests-only", is_staff=True)
-    assert [d["name"] for d in _session(staff).get("/api/v1/devices/", {"org": org.slug}).json()] == ["edge-a"]
+    assert [d["name"] for d in _session(staff).get("/api/v1/devices/", {"org": org.slug}).json()["results"]] == [
+        "edge-a"
+    ]
 
 
 def test_anonymous_is_401_and_a_user_without_membership_is_404(org: Organization, device: Device) -> None:
@@ -118,9 +120,9 @@ def test_login_page_signs_a_member_in(org: Organization, device: Device) -> None
     assert page.status_code == 200 and b'name="password"' in page.content
     response = client.post("/accounts/login/", {"username": "alice", "password": "pw-for-tests-only"})
     assert response.status_code == 302
-    assert [row["name"] for row in client.get("/api/v1/devices/").json()] == ["edge-01"]
+    assert [row["name"] for row in client.get("/api/v1/devices/").json()["results"]] == ["edge-01"]
 
 
 def test_a_key_ignores_the_org_parameter(org: Organization, other_org: Organization, api: APIClient) -> None:
     devices.device_create(organization=other_org, name="gw-01")
-    assert api.get("/api/v1/devices/", {"org": other_org.slug}).json() == []
+    assert api.get("/api/v1/devices/", {"org": other_org.slug}).json()["results"] == []

@@ -21,5 +21,5 @@ def test_device_list_shows_only_own_org_with_state(org, other_org, issue_key, cl
     response = client_for(issue_key(org, ["metrics:read"])).get("/api/v1/devices/")
 
     assert response.status_code == 200
-    states = {row["name"]: row["state"] for row in response.json()}
+    states = {row["name"]: row["state"] for row in response.json()["results"]}
     assert states == {"edge-live": "live", "edge-stale": "stale", "edge-unseen": "unseen"}

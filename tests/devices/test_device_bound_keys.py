@@ -13,10 +13,10 @@ def test_device_bound_key_lists_only_its_own_device(org, other_org, issue_key, c
 
     listed = bound.get("/api/v1/devices/")
     assert listed.status_code == 200
-    assert [row["name"] for row in listed.json()] == ["edge-own"]
+    assert [row["name"] for row in listed.json()["results"]] == ["edge-own"]
     # An org-wide key of the same org still sees both.
     wide = client_for(issue_key(org, ["metrics:read"])).get("/api/v1/devices/")
-    assert [row["name"] for row in wide.json()] == ["edge-own", "edge-sibling"]
+    assert [row["name"] for row in wide.json()["results"]] == ["edge-own", "edge-sibling"]
 
 
 def test_device_detail_own_device_only(org, other_org, issue_key, client_for):

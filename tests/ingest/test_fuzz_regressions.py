@@ -180,7 +180,7 @@ def test_device_names_without_a_usable_slug_get_a_valid_one(api: APIClient, name
     device = Device.objects.get(name=name)
     assert device.slug.startswith(slug)
     assert all(c.isascii() and (c.isalnum() or c in "-_") for c in device.slug)
-    listed = api.get("/api/v1/devices/").json()
+    listed = api.get("/api/v1/devices/").json()["results"]
     assert [(d["name"], d["slug"]) for d in listed] == [(name, device.slug)]
 
 

@@ -62,6 +62,9 @@ def rows(org, other_org, device, django_user_model) -> None:
     SolarSchedule.objects.create(event="sunrise", latitude=0, longitude=0)
     ClockedSchedule.objects.create(clocked_time=timezone.now())
     _quota_rows(org)
+    from accounts.audit import audit_record
+
+    audit_record(organization=org, action="api_key.issue", target="API key 'telegraf'", user=customer)
 
 
 def _quota_rows(org: Any) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from accounts.models import Organization
 from accounts.scopes import registered_scopes
 from ingest.scopes import METRICS_WRITE
 from tests.proxy import TcpProxy
+from tests.retrying_client import POINTS_PER_BATCH, Load, wait_for_batches
 from tests.servers import GunicornPortal
 from timeseries import get_store, reset_store
 
@@ -32,8 +32,7 @@ STATEMENT_TIMEOUT_MS = 1000
 # The longest a request may wait on a frozen database: the health check of a kept connection waits for the
 # answer deadline (statement timeout + 2 s grace), then a new connection waits for the connect timeout.
 FROZEN_BOUND_S = STATEMENT_TIMEOUT_MS / 1000 + 2 + CONNECT_TIMEOUT_S + 3  # + slack for a shared machine
-BATCHES, POINTS_PER_BATCH, CLIENTS = 120, 5, 3
-T0 = int(time.time()) - 3600
+BATCHES, CLIENTS = 120, 3
 
 
 @pytest.fixture
@@ -63,80 +62,6 @@ def portal(db_proxy: TcpProxy, settings: Any, tmp_path: Path) -> Iterator[Gunico
     server.close()
 
 
-@dataclass
-class Failure:
-    status: int
-    content_type: str
-    retry_after: str | None
-    code: str | None
-    seconds: float
-    phase: str
-
-
-@dataclass
-class Load:
-    url: str
-    token: str
-    phase: str = "normal"
-    failures: list[Failure] = field(default_factory=list)
-    stored_batches: list[int] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def body(self, batch: int) -> str:
-        return "\n".join(
-            f"load,device=edge-1 v={batch * POINTS_PER_BATCH + i} {T0 + batch * POINTS_PER_BATCH + i}"
-            for i in range(POINTS_PER_BATCH)
-        )
-
-    def send(self, batch: int) -> None:
-        """Retry on 5xx and on connection errors until 204, like the agent (shorter backoff)."""
-        while True:
-            started = time.monotonic()
-            try:
-                response = requests.post(
-                    f"{self.url}/api/v2/write?precision=s",
-                    data=self.body(batch),
-                    headers={"Authorization": f"Token {self.token}"},
-                    timeout=60,
-                )
-            except requests.ConnectionError:
-                time.sleep(0.2)
-                continue
-            seconds = time.monotonic() - started
-            if response.status_code == 204:
-                with self.lock:
-                    self.stored_batches.append(batch)
-                return
-            try:
-                code = response.json().get("code")
-            except ValueError:
-                code = None
-            with self.lock:
-                self.failures.append(
-                    Failure(
-                        response.status_code,
-                        response.headers.get("Content-Type", ""),
-                        response.headers.get("Retry-After"),
-                        code,
-                        seconds,
-                        self.phase,
-                    )
-                )
-            assert response.status_code >= 500, response.text  # a 4xx would make a client drop the batch
-            time.sleep(0.2)
-
-    def run(self, batches: list[int]) -> None:
-        for batch in batches:
-            self.send(batch)
-
-
-def _wait_for(load: Load, count: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while len(load.stored_batches) < count:
-        assert time.monotonic() < deadline, f"only {len(load.stored_batches)} of {count} batches stored"
-        time.sleep(0.05)
-
-
 def _stored_values(org: Organization) -> list[float]:
     from datetime import UTC, datetime, timedelta
 
@@ -159,14 +84,14 @@ def test_cut_and_frozen_database_answer_json_503_and_a_retrying_client_loses_and
     ]
     for thread in threads:
         thread.start()
-    _wait_for(load, 15)
+    wait_for_batches(load, 15)
 
     load.phase = "cut"
     db_proxy.cut()
     time.sleep(3)
     db_proxy.restore()
     load.phase = "after-cut"
-    _wait_for(load, len(load.stored_batches) + 15)
+    wait_for_batches(load, len(load.stored_batches) + 15)
 
     load.phase = "frozen"
     db_proxy.freeze()

@@ -103,6 +103,17 @@ def test_missing_python_is_named(tmp_path):
     assert "PYTHON=python3.99-nowhere not found" in _one_line(result.stderr)
 
 
+def test_a_python_on_path_that_does_not_run_is_named(tmp_path):
+    # What a pyenv shim of an installed but unselected version does: found on PATH, fails when run.
+    shim = tmp_path / "python3.9"
+    shim.write_text("#!/bin/sh\necho 'pyenv: python3.9: command not found' >&2\nexit 127\n")
+    shim.chmod(0o755)
+    result = _check_python(str(shim), tmp_path / "venv", "1")
+    assert result.returncode == 1
+    line = _one_line(result.stderr)
+    assert f"PYTHON={shim} is on PATH but does not run" in line and "make venv PYTHON=python3.11" in line
+
+
 def test_make_venv_runs_the_check_first(tmp_path):
     dry = subprocess.run(
         ["make", "-n", "--no-print-directory", "venv"],

@@ -23,8 +23,47 @@ from beacon_agent.context import Context  # noqa: E402
 from beacon_agent.lineprotocol import encode_batch  # noqa: E402
 
 
-def dashboards() -> dict[str, dict[str, Any]]:
+def all_dashboards() -> dict[str, dict[str, Any]]:
     return {path.name: json.loads(path.read_text()) for path in sorted((GRAFANA / "dashboards").glob("*.json"))}
+
+
+def dashboards() -> dict[str, dict[str, Any]]:
+    """The InfluxDB boards (tenants' data); "Beacon itself" reads Prometheus (tests/portal/test_opsmetrics_live.py)."""
+    return {name: board for name, board in all_dashboards().items() if board["uid"] != "beacon-itself"}
+
+
+def promql_targets() -> list[tuple[str, str]]:
+    board = all_dashboards()["beacon-itself.json"]
+    return [(f"{p['title']} {t['refId']}", t["expr"]) for p in board["panels"] for t in p.get("targets", [])]
+
+
+def test_beacon_itself_board_reads_the_provisioned_prometheus():
+    provisioned = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "beacon-influxdb.yaml").read_text())
+    prometheus = next(ds for ds in provisioned["datasources"] if ds["type"] == "prometheus")
+    board = all_dashboards()["beacon-itself.json"]
+    assert board["panels"][0] == {**board["panels"][0], "type": "row", "title": "Beacon itself"}
+    for panel in board["panels"][1:]:
+        assert panel["datasource"]["uid"] == prometheus["uid"]
+        assert all(t["datasource"]["uid"] == prometheus["uid"] for t in panel["targets"])
+    names = {m for _, q in promql_targets() for m in re.findall(r"\b(beacon_\w+)", q)}
+    assert {n.removesuffix("_bucket") for n in names} == {
+        "beacon_http_requests_total",
+        "beacon_http_request_duration_seconds",
+        "beacon_ingest_points_total",
+        "beacon_ingest_batches_total",
+        "beacon_store_errors_total",
+        "beacon_rate_limited_total",
+        "beacon_celery_tasks_total",
+        "beacon_scrapes_total",
+        "beacon_scrape_duration_seconds",
+        "beacon_notification_deliveries_total",
+        "beacon_celery_queue_depth",
+        "beacon_celery_broker_up",
+    }
+    scrape = yaml.safe_load((ROOT / "docker" / "prometheus" / "prometheus.yml").read_text())
+    ops = next(job for job in scrape["scrape_configs"] if job["job_name"] == "beacon-ops")
+    assert ops["metrics_path"] == "/-/metrics"
+    assert ops["authorization"] == {"type": "Bearer", "credentials_file": "/run/secrets/ops_metrics_token"}
 
 
 def influxql_targets() -> list[tuple[str, str]]:

@@ -121,7 +121,10 @@ def test_prometheus_config_is_valid_and_scrapes_beacon_with_a_key(tmp_path):
     key.write_text("bcn_x_y\n")
     local = tmp_path / "prometheus.yml"
     local.write_text(
-        (DOCKER / "prometheus" / "prometheus.yml").read_text().replace("/run/secrets/metrics_key", str(key))
+        (DOCKER / "prometheus" / "prometheus.yml")
+        .read_text()
+        .replace("/run/secrets/metrics_key", str(key))
+        .replace("/run/secrets/ops_metrics_token", str(key))
     )
     result = subprocess.run(["promtool", "check", "config", str(local)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -84,8 +84,8 @@ def test_tenancy_and_scope(
 ) -> None:
     theirs = client_for(issue_key(other_org, scopes=["metrics:read"]))
     assert theirs.get("/api/v1/services/shop/bandwidth").status_code == 404
-    assert theirs.get("/api/v1/services/").json() == []
-    assert theirs.get("/api/v1/quotas/").json() == []
+    assert theirs.get("/api/v1/services/").json()["results"] == []
+    assert theirs.get("/api/v1/quotas/").json()["results"] == []
     writer = client_for(issue_key(org, scopes=["metrics:write"]))
     for path in ("/api/v1/services/", "/api/v1/services/shop/bandwidth", "/api/v1/quotas/"):
         assert writer.get(path).status_code == 403
@@ -97,11 +97,11 @@ def test_services_and_quotas_with_usage_and_forecast(api: APIClient, shop: Gatew
     quota = Quota.objects.create(service=shop, period="monthly", limit_bytes=100_000, direction="egress")
     # The rate is taken over the service's life when it is younger than 24 h; the fixture's bytes are older.
     GatewayService.objects.filter(id=shop.id).update(created_at=datetime.now(UTC) - timedelta(hours=1))
-    services = api.get("/api/v1/services/").json()
+    services = api.get("/api/v1/services/").json()["results"]
     assert services == [
         {"name": "shop", "kong_service": "shop-svc", "route": "", "month_ingress_bytes": 70, "month_egress_bytes": 9200}
     ]
-    [row] = api.get("/api/v1/quotas/").json()
+    [row] = api.get("/api/v1/quotas/").json()["results"]
     # The quota was created after the traffic: its monthly period is the calendar month, which has it all.
     assert row["id"] == quota.id and row["used_bytes"] == 9200 and row["usage_percent"] == 9.2
     assert row["thresholds"] == [80, 90, 100] and row["notified_thresholds"] == []
@@ -128,7 +128,7 @@ def test_member_sessions_read_their_orgs_and_device_keys_are_refused(
     user = django_user_model.objects.create_user("mia", password="x")
     Membership.objects.create(user=user, organization=org, role="viewer")
     client.force_login(user)
-    assert [s["name"] for s in client.get("/api/v1/services/").json()] == ["shop"]
+    assert [s["name"] for s in client.get("/api/v1/services/").json()["results"]] == ["shop"]
     assert client.get("/api/v1/services/shop/bandwidth", {"org": org.slug, "start": "-2m"}).status_code == 200
     assert client.get("/api/v1/quotas/", {"org": other_org.slug}).status_code == 404
     bound = client_for(issue_key(org, scopes=["metrics:read"], device=device))

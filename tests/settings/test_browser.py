@@ -106,7 +106,8 @@ def test_admin_issues_a_key_and_invites_a_member(
     assert Membership.objects.get(user__username="bob", organization=org).role == "viewer"
     assert guest.get_by_role("link", name="Settings", exact=True).count() == 0  # a viewer
     assert guest.goto(f"{base}/o/{org.slug}/settings/keys/").status == 403  # type: ignore[union-attr]
-    assert guest.get_by_role("heading", name="You cannot change this").is_visible()
+    assert guest.get_by_role("heading", name="Not allowed").is_visible()
+    assert guest.get_by_text("Only an admin of this organization can change its settings.").is_visible()
     guest.screenshot(path=str(SHOTS / "settings-viewer-403.png"), full_page=True)
 
     page.get_by_role("link", name="Audit log").click()

@@ -7,7 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from notifications.services import deliveries_run_due
-from quotas import evaluation, scraping
+from quotas import scraping
+from quotas.evaluation import Crossing
 from quotas.models import ScrapeTarget
 
 
@@ -28,17 +29,18 @@ class Command(BaseCommand):
             raise CommandError(f"no scrape target with id {', '.join(map(str, sorted(missing)))}")
         failed = 0
         touched: set[int] = set()
+        crossings: list[Crossing] = []
         for target_id in ids:
             target = ScrapeTarget.objects.get(id=target_id)
             self.stdout.write(f"scraping {target_id} ({target.kind} {target.url}) ... ", ending="")
             result = scraping.scrape_target(target_id)
             touched |= result.service_ids
+            crossings += result.crossings
             if result.ok:
                 self.stdout.write(self.style.SUCCESS(result.summary()))
             else:
                 failed += 1
                 self.stdout.write(self.style.ERROR(result.summary()))
-        crossings = evaluation.evaluate_quotas(service_ids=touched) if touched else []
         for crossing in crossings:
             state = "notification created" if crossing.sent else "already notified"
             used = f"{crossing.usage_percent:.1f}% used"
