@@ -15,7 +15,7 @@ from accounts import services as accounts
 from accounts.models import ApiKey, Membership
 from devices import services as devices
 from tests.notify_servers import SmtpSink
-from tests.pages.test_browser import SHOTS, browser  # noqa: F401  (fixture)
+from tests.pages.conftest import SHOTS, browser  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.timeout(180)
 PLAINTEXT = re.compile(r"bcn_[0-9a-f]{16}_[A-Za-z0-9_\-]+")
