@@ -7,7 +7,11 @@ digest, a webhook secret: record "rotated" instead).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
+
+from django.db import models
 
 from accounts.models import ApiKey, AuditEntry, Organization
 
@@ -49,3 +53,55 @@ def audit_record(
         before=_clean(before),
         after=_clean(after),
     )
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: a signed-in user (pages, the admin), a key (API writes), or neither (the system:
+    management commands, tasks). Services take one and record the change with it."""
+
+    user: Any = None
+    key: ApiKey | None = None
+
+    def record(
+        self,
+        *,
+        organization: Organization,
+        action: str,
+        target: str,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        return audit_record(
+            organization=organization,
+            action=action,
+            target=target,
+            user=self.user,
+            key=self.key,
+            before=before,
+            after=after,
+        )
+
+
+SYSTEM = Actor()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
+    """`fields` of `obj` as JSON-safe values (a foreign key as its str), for `before`/`after`."""
+    return {name: _jsonable(getattr(obj, name)) for name in fields}
+
+
+def changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the fields whose values differ, as (before, after)."""
+    keys = [k for k in after if before.get(k) != after[k]]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}

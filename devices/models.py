@@ -13,6 +13,8 @@ class Device(models.Model):
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Set by an org admin: writes for the device are refused (403 naming it); its history stays readable.
+    decommissioned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["organization", "name"]

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.audit import SYSTEM, Actor
 from accounts.models import Organization
 from devices.models import Device
 from portal.api.errors import Forbidden, InvalidRequest, Unavailable
@@ -38,6 +39,88 @@ def device_create(
     )
 
 
+def device_label(device: Device) -> str:
+    return f"device '{device.name}'"
+
+
+@transaction.atomic
+def device_rename(*, device: Device, name: str, actor: Actor = SYSTEM) -> Device:
+    """A new name (the `device` tag of its writes from now on); the slug, so its URLs, stays.
+
+    Points already stored keep the old name as their tag: the device's pages show what is written under the
+    new name (docs/portal.md, "Devices").
+    """
+    name = name.strip()
+    if not name:
+        raise ValueError("A device needs a name.")
+    if len(name) > _DEVICE_NAME_MAX:
+        raise ValueError(f"A device name is at most {_DEVICE_NAME_MAX} characters.")
+    current = Device.objects.select_for_update().select_related("organization").get(pk=device.pk)
+    if current.name == name:
+        return current
+    if Device.objects.filter(organization_id=current.organization_id, name=name).exists():
+        raise ValueError(f"Another device of this organization is already called {name!r}.")
+    old = current.name
+    current.name = name
+    current.save(update_fields=["name"])
+    actor.record(
+        organization=current.organization,
+        action="device.rename",
+        target=f"device '{name}'",
+        before={"name": old},
+        after={"name": name},
+    )
+    transaction.on_commit(clear_memos)  # this worker forgets the old name at once; others within a minute
+    return current
+
+
+@transaction.atomic
+def device_decommission(*, device: Device, actor: Actor = SYSTEM) -> Device:
+    """Refuse the device's writes from now on (403 naming it); its stored history stays readable."""
+    current = Device.objects.select_for_update().select_related("organization").get(pk=device.pk)
+    if current.decommissioned_at is not None:
+        return current
+    current.decommissioned_at = timezone.now()
+    current.save(update_fields=["decommissioned_at"])  # post_save: the key memo forgets keys bound to it
+    actor.record(
+        organization=current.organization,
+        action="device.decommission",
+        target=device_label(current),
+        before={"decommissioned_at": None},
+        after={"decommissioned_at": current.decommissioned_at.isoformat()},
+    )
+    transaction.on_commit(clear_memos)
+    return current
+
+
+@transaction.atomic
+def device_recommission(*, device: Device, actor: Actor = SYSTEM) -> Device:
+    """Accept the device's writes again."""
+    current = Device.objects.select_for_update().select_related("organization").get(pk=device.pk)
+    before = current.decommissioned_at
+    if before is None:
+        return current
+    current.decommissioned_at = None
+    current.save(update_fields=["decommissioned_at"])
+    actor.record(
+        organization=current.organization,
+        action="device.recommission",
+        target=device_label(current),
+        before={"decommissioned_at": before.isoformat()},
+        after={"decommissioned_at": None},
+    )
+    transaction.on_commit(clear_memos)
+    return current
+
+
+def decommissioned_refusal(name: str, *, point: int | None = None) -> Forbidden:
+    return Forbidden(
+        f"device {name!r} is decommissioned: its writes are refused (its history stays readable); "
+        "an org admin can return it to service under Settings → Devices",
+        point=point,
+    )
+
+
 def device_mark_seen(*, device_ids: list[int], at: datetime, resolution: timedelta) -> int:
     """Advance last_seen_at, skipping devices already seen within `resolution`."""
     cutoff = at - resolution
@@ -50,7 +133,7 @@ def device_mark_seen(*, device_ids: list[int], at: datetime, resolution: timedel
 # Per-process memos (each gunicorn worker has its own): see _known_devices and devices_mark_seen.
 DEVICE_MEMO_SECONDS = 60.0
 _DEVICE_MEMO_MAX = 10_000
-_device_memo: dict[tuple[int, str], tuple[int, float]] = {}
+_device_memo: dict[tuple[int, str], tuple[int, float, bool]] = {}  # (org, name) -> (id, expiry, decommissioned)
 _seen_memo: dict[int, float] = {}
 _DEVICE_NAME_MAX = Device._meta.get_field("name").max_length or 128
 
@@ -76,7 +159,10 @@ def device_plan_for_write(*, organization: Organization, names: dict[str, int]) 
     for name, i in names.items():
         if len(name) > _DEVICE_NAME_MAX:
             raise InvalidRequest(f"device name is longer than {_DEVICE_NAME_MAX} characters", point=i)
-    known = _known_devices(organization.id, list(names))
+    known, decommissioned = _known_devices(organization.id, list(names))
+    if decommissioned:
+        first = min(decommissioned, key=names.__getitem__)
+        raise decommissioned_refusal(first, point=names[first])
     missing = {name: i for name, i in names.items() if name not in known}
     if not missing:
         return DevicePlan(known=known)
@@ -99,34 +185,43 @@ def device_plan_for_write(*, organization: Organization, names: dict[str, int]) 
     return DevicePlan(known=known, missing=missing)
 
 
-def _known_devices(organization_id: int, names: list[str]) -> dict[str, int]:
-    """{name: id} of existing devices; answered from a short per-process memo when possible.
+def _known_devices(organization_id: int, names: list[str]) -> tuple[dict[str, int], list[str]]:
+    """({name: id} of existing devices, names of the decommissioned ones); from a short per-process memo
+    when possible.
 
     Busy small pushes name the same device every time: the memo saves a query per
     request. A device deleted in the admin can keep receiving points for at most
-    DEVICE_MEMO_SECONDS (its points are still tenant-scoped; nothing leaks).
+    DEVICE_MEMO_SECONDS (its points are still tenant-scoped; nothing leaks); so can one decommissioned in
+    another worker (the worker that decommissions forgets at once).
     """
     now = time.monotonic()
     found: dict[str, int] = {}
+    decommissioned: list[str] = []
     unknown: list[str] = []
     for name in names:
         memo = _device_memo.get((organization_id, name))
         if memo is not None and memo[1] > now:
             found[name] = memo[0]
+            if memo[2]:
+                decommissioned.append(name)
         else:
             unknown.append(name)
     if unknown:
-        rows = Device.objects.filter(organization_id=organization_id, name__in=unknown).values_list("name", "id")
-        for name, device_id in rows:
+        rows = Device.objects.filter(organization_id=organization_id, name__in=unknown).values_list(
+            "name", "id", "decommissioned_at"
+        )
+        for name, device_id, decommissioned_at in rows:
             found[name] = device_id
-            _remember_device(organization_id, name, device_id, now)
-    return found
+            if decommissioned_at is not None:
+                decommissioned.append(name)
+            _remember_device(organization_id, name, device_id, now, decommissioned_at is not None)
+    return found, decommissioned
 
 
-def _remember_device(organization_id: int, name: str, device_id: int, now: float) -> None:
+def _remember_device(organization_id: int, name: str, device_id: int, now: float, decommissioned: bool = False) -> None:
     if len(_device_memo) >= _DEVICE_MEMO_MAX:
         _device_memo.clear()  # crude but bounded; a refill costs one query per device
-    _device_memo[(organization_id, name)] = (device_id, now + DEVICE_MEMO_SECONDS)
+    _device_memo[(organization_id, name)] = (device_id, now + DEVICE_MEMO_SECONDS, decommissioned)
 
 
 def devices_register(*, organization: Organization, missing: dict[str, int]) -> dict[str, int]:

@@ -2,8 +2,13 @@
 
 from django.urls import path
 
-from ingest import pages
+from ingest import pages, settings_pages
 
 urlpatterns = [
     path("devices/<slug:device>/", pages.device_page, name="device-page"),
+    path(
+        "settings/devices/<slug:device>/delete-data/",
+        settings_pages.delete_data_page,
+        name="settings-device-delete-data",
+    ),
 ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 
+from accounts.audit import Actor
 from accounts.models import ApiKey
 from devices import services as devices
 from ingest.batch import Batch
@@ -39,6 +40,8 @@ def _bind_to_key_device(api_key: ApiKey, points: list[Point]) -> list[Point]:
     device = api_key.device
     assert device is not None
     name = device.name
+    if device.decommissioned_at is not None:
+        raise devices.decommissioned_refusal(name)
     bound: list[Point] = []
     for i, point in enumerate(points):
         current = point.tags.get(DEVICE_TAG)
@@ -109,6 +112,14 @@ def _ingest(api_key: ApiKey, points: list[Point]) -> IngestResult:
         # store, in the same commit); a refused write rolls them back.
         with transaction.atomic():
             registered = devices.devices_register(organization=organization, missing=plan.missing)
+            # Devices created by a key's write are a configuration change: audited with the key as actor.
+            Actor(key=api_key).record(
+                organization=organization,
+                action="device.register",
+                target=", ".join(f"device '{n}'" for n in sorted(plan.missing)[:5])
+                + (" …" if len(plan.missing) > 5 else ""),
+                after={"devices": sorted(plan.missing)[:100]},
+            )
             _store_write(organization.id, points)
         device_ids += list(registered.values())
     else:

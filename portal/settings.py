@@ -516,3 +516,5 @@ LOADTEST_MAX_BODY_BYTES = env_int("LOADTEST_MAX_BODY_BYTES", 8 * 1024 * 1024, mi
 PERIODIC_TASKS["loadtests-abandon"] = {"task": "loadtests.abandon_stale", "schedule": 60, "options": {"expires": 60}}
 OVERVIEW_SECTIONS += [dict(name="loadtests", template="loadtests/running.html", context="loadtests.sections.running")]
 CHART_BANDS += ["loadtests.sections.chart_bands"]  # run windows as bands on the service and device charts
+# --- selfservice (docs/portal.md, "Settings") ---
+INVITATION_TIMEOUT_SECONDS = env_int("INVITATION_TIMEOUT_SECONDS", 72 * 3600, minimum=1)  # invitation links

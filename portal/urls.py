@@ -24,6 +24,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("accounts/", include("accounts.urls")),  # invitation links, password reset by email
     path("api/v1/status", status.StatusApi.as_view(), name="status"),
     path("api/v1/", include("devices.urls")),
     path("api/v1/", include("ingest.urls")),
@@ -43,4 +44,8 @@ urlpatterns = [
     path("o/<slug:org>/", include("loadtests.page_urls")),
     path("o/<slug:org>/", include("registry.page_urls")),
     path("o/<slug:org>/", include("alerts.page_urls")),
+    # Settings under /o/<org>/settings/ (org admins): the index in portal.pages, each app's section in its app.
+    path("o/<slug:org>/", include("accounts.page_urls")),
+    path("o/<slug:org>/", include("devices.page_urls")),
+    path("o/<slug:org>/", include("notifications.page_urls")),
 ]

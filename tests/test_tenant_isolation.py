@@ -35,13 +35,14 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from accounts import services as accounts
-from accounts.models import Membership, Organization
+from accounts.models import ApiKey, AuditEntry, Invitation, Membership, Organization
 from accounts.scopes import registered_scopes
 from accounts.tenancy import page_organization
 from alerts.models import AlertRule, Silence
 from devices import services as devices
 from devices.models import Device
 from loadtests.models import LoadTestRun
+from notifications.models import WebhookEndpoint
 from quotas.models import GatewayService
 from registry.models import Gauge, PushGroup
 from tests.urlwalk import Route, walk
@@ -59,6 +60,8 @@ PUBLIC = {
     "accounts/login/": "the sign-in form",
     "accounts/logout/": "ends the caller's own session",
     "admin/": "Django admin: staff only (others are redirected to its login); staff see every org by design",
+    "accounts/password/reset/": "password reset by email: asks for an address, answers the same for any",
+    "accounts/reset/": "password reset links: Django's signed uid + token, no org in them",
 }
 B_DEVICE = "gw-b-secret-01"
 B_SERVICE = "svc-b-secret"
@@ -87,6 +90,10 @@ def is_public(route: str) -> bool:
 class OrgB:
     org: Organization
     device: Device
+    key: ApiKey
+    member: Membership
+    endpoint: WebhookEndpoint
+    invitation: Invitation
     service: GatewayService
     rule: AlertRule
     silence: Silence
@@ -105,6 +112,12 @@ class OrgB:
             "pk": str(self.device.pk),
             "id": str(self.device.pk),
             "device_id": str(self.device.pk),
+            "key": str(self.key.pk),
+            "member": str(self.member.pk),
+            "endpoint": str(self.endpoint.pk),
+            "invitation": str(self.invitation.pk),
+            # A well-formed token for B's invitation, but not its own: every answer must be the 404.
+            "token": "c0ffee-0123456789abcdef0123456789abcdef",
             "service": self.service.name,
             "gauge": B_GAUGE,
             "job": B_JOB,
@@ -126,7 +139,14 @@ class OrgB:
     def state(self) -> tuple[Any, ...]:
         tenant = str(self.org.id)
         return (
-            sorted(Device.objects.filter(organization=self.org).values_list("name", "last_seen_at")),
+            sorted(
+                Device.objects.filter(organization=self.org).values_list("name", "last_seen_at", "decommissioned_at")
+            ),
+            sorted(ApiKey.objects.filter(organization=self.org).values_list("key_id", "revoked_at", "expires_at")),
+            sorted(Membership.objects.filter(organization=self.org).values_list("user_id", "role")),
+            sorted(WebhookEndpoint.objects.filter(organization=self.org).values_list("secret", "enabled")),
+            sorted(Invitation.objects.filter(organization=self.org).values_list("id", "accepted_at")),
+            AuditEntry.objects.filter(organization=self.org).count(),
             Series.objects.filter(tenant=tenant).count(),
             DataPoint.objects.filter(series__tenant=tenant).count(),
             sorted(Gauge.objects.filter(organization=self.org).values_list("name", "value", "updated_at")),
@@ -224,7 +244,23 @@ def org_b(other_org: Organization, issue_key: Any, client_for: Any) -> OrgB:
         organization=other_org, rule=rule, starts_at=timezone.now(), ends_at=timezone.now() + timedelta(days=1)
     )
     run = LoadTestRun.objects.create(organization=other_org, plan="b-plan", state=LoadTestRun.State.COMPLETED)
-    return OrgB(org=other_org, device=device, service=service, rule=rule, silence=silence, loadtest_run=run)
+    key = accounts.api_key_issue(organization=other_org, name="b-key", scopes=["metrics:read"]).api_key
+    admin_b = User.objects.create_user(username="admin-b", email="admin-b@example.com")
+    member = accounts.membership_grant(user=admin_b, organization=other_org, role=Membership.Role.ADMIN)
+    endpoint = WebhookEndpoint.objects.create(organization=other_org, url="https://hooks.example.com/b", enabled=False)
+    invitation = Invitation.objects.create(organization=other_org, email="invitee-b@example.com")
+    return OrgB(
+        org=other_org,
+        device=device,
+        service=service,
+        rule=rule,
+        silence=silence,
+        loadtest_run=run,
+        key=key,
+        member=member,
+        endpoint=endpoint,
+        invitation=invitation,
+    )
 
 
 @pytest.fixture
@@ -252,6 +288,16 @@ def test_every_route_is_scoped_to_the_callers_org(
     assert {"", "o/<slug:org>/", "o/<slug:org>/devices/<slug:device>/", "api/v1/devices/<str:slug>/series"} <= set(
         routes
     )
+    # ... and the settings pages, each with org B's key, member, device, endpoint and invitation.
+    assert {
+        "o/<slug:org>/settings/",
+        "o/<slug:org>/settings/keys/<int:key>/revoke/",
+        "o/<slug:org>/settings/members/<int:member>/remove/",
+        "o/<slug:org>/settings/devices/<slug:device>/decommission/",
+        "o/<slug:org>/settings/devices/<slug:device>/delete-data/",
+        "o/<slug:org>/settings/webhooks/<int:endpoint>/enable/",
+        "accounts/invite/<int:invitation>/<str:token>/",
+    } <= set(routes)
     assert {"o/<slug:org>/services/<slug:service>/", "o/<slug:org>/chart-bands"} <= set(routes)
     # ... and the registry's gauges, Pushgateway paths (grouping key in the path) and exposition.
     assert {"api/v1/gauges/<str:gauge>", "metrics/job/<str:job>/<path:labels>", "metrics"} <= set(routes)

@@ -23,8 +23,10 @@ from django.utils.cache import add_never_cache_headers
 
 from accounts import services
 from accounts.admin.forms import ApiKeyChangeForm, ApiKeyIssueForm
+from accounts.audit import Actor
 from accounts.models import ApiKey
 
+_EDITABLE = ("name", "scopes", "expires_at", "rate_limit")  # what the change form may change
 _ISSUED_ATTR = "_beacon_issued_keys"  # request attribute: lives for one request only
 # "bcn_<key id>_<secret>", "bcn_<key id>_…" or a bare "bcn_<partial id>" typed into the search box.
 _PASTED_KEY = re.compile(r"bcn_([0-9a-f]*)\S*", re.IGNORECASE)
@@ -175,8 +177,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return super().get_search_results(request, queryset, _key_ids_only(search_term))
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        actor = Actor(user=request.user)
         if change:
-            super().save_model(request, obj, form, change)
+            # Through the service, so the change is in the organization's audit log with before/after.
+            values = {name: form.cleaned_data[name] for name in form.changed_data if name in _EDITABLE}
+            services.api_key_update(api_key=obj, actor=actor, **values)
             return
         data = form.cleaned_data
         issued = services.api_key_issue(
@@ -186,6 +191,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             device=data.get("device"),
             expires_at=data.get("expires_at"),
             rate_limit=data.get("rate_limit") or "",
+            actor=actor,
         )
         # The admin goes on with `obj` (LogEntry, response_add): make it the issued row.
         for field in ApiKey._meta.concrete_fields:
@@ -235,7 +241,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         revoked = 0
         for api_key in queryset:
             if api_key.revoked_at is None:
-                services.api_key_revoke(api_key=api_key)
+                services.api_key_revoke(api_key=api_key, actor=Actor(user=request.user))
                 self.log_change(request, api_key, [{"changed": {"fields": ["revoked_at"]}}])
                 revoked += 1
         skipped = queryset.count() - revoked
@@ -253,7 +259,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         with transaction.atomic():
             for api_key in queryset.select_related("organization", "device"):
                 try:
-                    new = services.api_key_rotate(api_key=api_key)
+                    new = services.api_key_rotate(api_key=api_key, actor=Actor(user=request.user))
                 except ValueError as exc:
                     self.message_user(request, f"{api_key}: not rotated: {exc}", messages.WARNING)
                     continue

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.audit import Actor
 from accounts.models import AuditEntry, Membership, Organization
 
 
@@ -39,6 +41,19 @@ class OrganizationAdmin(admin.ModelAdmin):
         ),
         ("Ingest", {"fields": ["auto_register_devices"]}),
     ]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)
+            return
+        # Memberships edited inline go through the same audited services as the member admin.
+        actor = Actor(user=request.user)
+        with transaction.atomic():
+            for inline in formset.forms:
+                if not inline.has_changed() and inline not in formset.deleted_forms:
+                    continue
+                _audit_membership_form(inline, actor, deleted=inline in formset.deleted_forms)
+            super().save_formset(request, form, formset, change)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
         now = timezone.now()
@@ -77,6 +92,67 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__email", "organization__name", "organization__slug"]
     autocomplete_fields = ["user", "organization"]
     list_select_related = ["user", "organization"]
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            _audit_membership(obj, Actor(user=request.user), old=_stored(obj))
+            super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        with transaction.atomic():
+            _audit_membership(obj, Actor(user=request.user), old=_stored(obj), deleted=True)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        with transaction.atomic():
+            for membership in queryset.select_related("user", "organization"):
+                _audit_membership(membership, Actor(user=request.user), old=_stored(membership), deleted=True)
+            super().delete_queryset(request, queryset)
+
+
+def _stored(membership: Membership) -> Membership | None:
+    if membership.pk is None:
+        return None
+    return Membership.objects.select_related("user", "organization").filter(pk=membership.pk).first()
+
+
+def _audit_membership(membership: Membership, actor: Actor, *, old: Membership | None, deleted: bool = False) -> None:
+    """The audit entry of a membership saved or deleted in the admin (staff: the last-admin rule of the
+    settings pages does not bind them, but every change is recorded in the organization's log)."""
+    user = membership.user.get_username()
+    if deleted:
+        actor.record(
+            organization=membership.organization,
+            action="membership.remove",
+            target=f"member '{user}'",
+            before={"user": user, "role": old.role if old else membership.role},
+        )
+    elif old is None:
+        actor.record(
+            organization=membership.organization,
+            action="membership.add",
+            target=f"member '{user}'",
+            after={"user": user, "role": membership.role},
+        )
+    elif old.role != membership.role or old.organization_id != membership.organization_id:
+        if old.organization_id != membership.organization_id:
+            _audit_membership(old, actor, old=old, deleted=True)
+            _audit_membership(membership, actor, old=None)
+            return
+        actor.record(
+            organization=membership.organization,
+            action="membership.change_role",
+            target=f"member '{user}'",
+            before={"role": old.role},
+            after={"role": membership.role},
+        )
+
+
+def _audit_membership_form(inline: Any, actor: Actor, *, deleted: bool) -> None:
+    membership = inline.instance
+    if membership.user_id is None:
+        return  # an empty extra row
+    _audit_membership(membership, actor, old=_stored(membership), deleted=deleted)
 
 
 @admin.register(AuditEntry)

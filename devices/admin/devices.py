@@ -40,11 +40,12 @@ class DeviceAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "tags", "organization__name", "organization__slug"]
     list_select_related = ["organization"]
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ["state", "last_seen_at", "created_at"]
+    # Decommissioning is an org admin's audited action (Settings → Devices); here it is shown, not edited.
+    readonly_fields = ["state", "last_seen_at", "decommissioned_at", "created_at"]
     fieldsets = [
         (None, {"fields": ["organization", "name", "slug", "description"]}),
         ("Tags", {"fields": ["tags"], "description": 'A JSON object of labels, e.g. {"site": "lab", "rack": "3"}.'}),
-        ("Status", {"fields": ["state", "last_seen_at", "created_at"]}),
+        ("Status", {"fields": ["state", "last_seen_at", "decommissioned_at", "created_at"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Device]:
