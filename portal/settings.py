@@ -13,6 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.broker import transport_options
+from portal.contributions import CHART_BANDS, HEALTH_CHECKS, OVERVIEW_SECTIONS, STATUS_SECTIONS  # noqa: F401
 from portal.env import (
     env_bool,
     env_database,
@@ -349,40 +350,13 @@ API_KEY_DEFAULT_RATE = env_str("API_KEY_DEFAULT_RATE", "600/m")
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, minimum=0)
 API_KEY_ROTATION_GRACE_HOURS = env_int("API_KEY_ROTATION_GRACE_HOURS", 24, minimum=0)
 
-# Sections of /api/v1/status (portal/status.py): dotted paths to callables (organization) -> dict.
-STATUS_SECTIONS = {
-    "store": "timeseries.health.store_status",
-    "devices": "devices.selectors.device_status",
-    "scrape": "quotas.status_section.scrape_status",  # last scrape of each Kong target
-}
-
 # Members sign in here (Django's login view); API calls from their browser then carry the session.
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"  # the landing page sends a member on to their organization's overview
 LOGOUT_REDIRECT_URL = "/"
 
-# Sections of the organization overview /o/<org>/ (portal/pages/sections.py), in order: a template snippet
-# and a dotted path to a callable (request, organization) -> context dict, or None to leave it out.
-OVERVIEW_SECTIONS = [
-    {"name": "devices", "template": "devices/overview_section.html", "context": "devices.sections.overview"},
-    {"name": "quotas", "template": "quotas/overview_section.html", "context": "quotas.sections.overview"},
-    {
-        "name": "notifications",
-        "template": "notifications/overview_section.html",
-        "context": "notifications.sections.overview",
-    },
-    {"name": "gauges", "template": "registry/overview.html", "context": "registry.sections.recent"},
-]
 # How often the device page's charts and latest values refresh themselves, in seconds.
 PAGES_REFRESH_SECONDS = 10
-
-# Checks run by /health/ready; each is a dotted path to a callable raising on failure.
-HEALTH_CHECKS = {
-    "database": "portal.health.check_database",
-    "cache": "portal.health.check_cache",
-    "broker": "portal.health.check_broker",
-    "beat": "portal.health.check_beat",
-}
 
 # --- Ingest limits and rate limiting ---
 # Metric writes (POST /api/v1/metrics, /api/v2/write); see docs/api.md "Limits".
@@ -497,8 +471,6 @@ SCRAPE_MAX_LABEL_LENGTH = env_int("SCRAPE_MAX_LABEL_LENGTH", 256, minimum=1)
 OPS_METRICS_TOKEN = env_secret("OPS_METRICS_TOKEN")
 OPS_METRICS_WORKER_DIR = env_str("OPS_METRICS_WORKER_DIR")  # the Celery worker's PROMETHEUS_MULTIPROC_DIR
 
-# --- Customer pages (docs/portal.md) ---
-CHART_BANDS: list[str] = []  # dotted paths of (organization, start, end) -> [{start, end, label, url}]
 
 # --- Gauge registry (docs/registry.md; series and label limits in registry/services.py) ---
 REGISTRY_PUSH_MAX_BYTES = env_int("REGISTRY_PUSH_MAX_BYTES", 4 * 1024 * 1024, minimum=1024)
@@ -507,14 +479,9 @@ REGISTRY_GROUP_TTL_SECONDS = env_int("REGISTRY_GROUP_TTL_SECONDS", 0, minimum=0)
 ALERTS_EVAL_SECONDS = env_int("ALERTS_EVAL_SECONDS", 30, minimum=1)
 _ALERTS_TICK = {"schedule": ALERTS_EVAL_SECONDS, "options": {"expires": ALERTS_EVAL_SECONDS}}
 PERIODIC_TASKS["alerts-evaluate"] = {"task": "alerts.evaluate", **_ALERTS_TICK}
-_ALERTS_SECTION = {"template": "alerts/overview_section.html", "context": "alerts.sections.overview"}
-OVERVIEW_SECTIONS.insert(1, {"name": "alerts", **_ALERTS_SECTION})  # firing alerts after the devices
-CHART_BANDS.append("alerts.sections.chart_bands")  # firing periods behind the charts
 # --- loadtests (docs/loadtests.md): Locust runs; silent for LOADTEST_ABANDON_AFTER s → abandoned ---
 LOADTEST_ABANDON_AFTER = env_int("LOADTEST_ABANDON_AFTER", 300, minimum=10)
 LOADTEST_MAX_BODY_BYTES = env_int("LOADTEST_MAX_BODY_BYTES", 8 * 1024 * 1024, minimum=1024)
 PERIODIC_TASKS["loadtests-abandon"] = {"task": "loadtests.abandon_stale", "schedule": 60, "options": {"expires": 60}}
-OVERVIEW_SECTIONS += [dict(name="loadtests", template="loadtests/running.html", context="loadtests.sections.running")]
-CHART_BANDS += ["loadtests.sections.chart_bands"]  # run windows as bands on the service and device charts
 # --- selfservice (docs/portal.md, "Settings") ---
 INVITATION_TIMEOUT_SECONDS = env_int("INVITATION_TIMEOUT_SECONDS", 72 * 3600, minimum=1)  # invitation links

@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "alerts": 6,
     # The top, named for the reader: settings, URLs, Celery, status, health, middleware, WSGI, commands.
     "portal.settings": 7,
+    "portal.contributions": 7,
     "portal.urls": 7,
     "portal.celery": 7,
     "portal.status": 7,

@@ -43,11 +43,9 @@ from timeseries.base import (
 )
 from timeseries.models import FieldType, Series
 from timeseries.sql_joined import matching_tag_values, query_grouped
+from timeseries.sql_write import COLUMN, POINTS, copy_new_points, prepared_execute, rows_by_key, staged_upsert
 from timeseries.validation import type_conflict_message, validate_points, validate_query
 
-_COLUMN = {"float": "value_float", "int": "value_int", "str": "value_str", "bool": "value_bool"}
-_POINTS = "ingest_datapoint"
-_STAGING = "beacon_points_in"
 # Up to this many (series, field, time) rows a write uses one multi-row INSERT instead of COPY + temp table:
 # for a single push the temp-table TRUNCATE and COPY round trips cost more than the rows (docs/benchmarks.md).
 SMALL_WRITE_ROWS = 100
@@ -134,7 +132,7 @@ class SqlStore:
                 # own, so it runs without BEGIN/COMMIT round trips (durability as before: it commits
                 # synchronously before returning).
                 with db_errors():
-                    self._upsert_points(_rows(points, keys, known, kinds))  # type: ignore[arg-type]
+                    self._upsert_points(rows_by_key(points, keys, known, kinds))  # type: ignore[arg-type]
                 return
         with db_errors(), transaction.atomic():
             if unknown:
@@ -143,7 +141,7 @@ class SqlStore:
             if connection.vendor == "postgresql" and sum(len(p.fields) for p in points) > SMALL_WRITE_ROWS:
                 self._copy_or_upsert(points, keys, series_ids, kinds)
             else:
-                self._upsert_points(_rows(points, keys, series_ids, kinds))
+                self._upsert_points(rows_by_key(points, keys, series_ids, kinds))
 
     def _copy_or_upsert(
         self, points: Sequence[Point], keys: list[str], series_ids: Mapping[str, int], kinds: dict[tuple[str, str], str]
@@ -153,11 +151,11 @@ class SqlStore:
 
         try:
             with transaction.atomic(), connection.cursor() as cursor, connection.wrap_database_errors:
-                _copy_new_points(cursor.cursor, points, keys, series_ids, kinds)
+                copy_new_points(cursor.cursor, points, keys, series_ids, kinds)
         except IntegrityError as exc:
             if not isinstance(exc.__cause__, UniqueViolation):
                 raise
-            self._upsert_points(_rows(points, keys, series_ids, kinds))
+            self._upsert_points(rows_by_key(points, keys, series_ids, kinds))
 
     def _unknown_kinds(self, tenant: str, kinds: dict[tuple[str, str], str]) -> dict[tuple[str, str], str]:
         unknown: dict[tuple[str, str], str] = {}
@@ -214,29 +212,29 @@ class SqlStore:
         return found
 
     def _upsert_points(self, rows: dict[tuple[int, str, int], tuple[Any, ...]]) -> None:
-        update = ", ".join(f"{c} = excluded.{c}" for c in _COLUMN.values())
-        names = ", ".join(_COLUMN.values())
+        update = ", ".join(f"{c} = excluded.{c}" for c in COLUMN.values())
+        names = ", ".join(COLUMN.values())
         upsert = f"ON CONFLICT (series_id, field, time_ns) DO UPDATE SET {update}"
         with connection.cursor() as cursor:
             if len(rows) <= SMALL_WRITE_ROWS:
                 # One statement, one round trip; rows are already unique per key, as ON CONFLICT DO UPDATE needs.
                 values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-                sql = f"INSERT INTO {_POINTS} (series_id, field, time_ns, {names}) VALUES {values} {upsert}"  # noqa: S608
+                sql = f"INSERT INTO {POINTS} (series_id, field, time_ns, {names}) VALUES {values} {upsert}"  # noqa: S608
                 params = [value for row in rows.values() for value in row]
                 if connection.vendor == "postgresql":
                     # Server-side binding, prepared once per connection and row count (a push repeats the same
                     # few shapes): no client-side quoting, no parse/plan per push.
-                    _prepared_execute(cursor, sql, params)
+                    prepared_execute(cursor, sql, params)
                 else:
                     cursor.execute(sql, params)
             elif connection.vendor == "postgresql":
                 # Binary COPY into a per-connection temp table, then one set-based upsert: measured ~2x
                 # faster than INSERT ... unnest(arrays) with Django's client-side parameter binding.
                 with connection.wrap_database_errors:
-                    _staged_upsert(cursor.cursor, rows, names, upsert)
+                    staged_upsert(cursor.cursor, rows, names, upsert)
             else:
                 cursor.executemany(
-                    f"INSERT INTO {_POINTS} (series_id, field, time_ns, {names}) "  # noqa: S608 - constants only
+                    f"INSERT INTO {POINTS} (series_id, field, time_ns, {names}) "  # noqa: S608 - constants only
                     f"VALUES (%s, %s, %s, %s, %s, %s, %s) {upsert}",
                     list(rows.values()),
                 )
@@ -344,7 +342,7 @@ class SqlStore:
         join, grp, params, ids = self._group_index(groups)
         ids_sql, ids_params = self._ids_in(ids)
         sql = (
-            f"SELECT COUNT(*) FROM (SELECT DISTINCT {grp} FROM {_POINTS} {join} "  # noqa: S608 - constants only
+            f"SELECT COUNT(*) FROM (SELECT DISTINCT {grp} FROM {POINTS} {join} "  # noqa: S608 - constants only
             f"WHERE {ids_sql} AND field = %s AND time_ns >= %s AND time_ns < %s LIMIT %s) t"
         )
         with connection.cursor() as cursor:
@@ -363,14 +361,14 @@ class SqlStore:
         agg: str,
     ) -> dict[int, list[tuple[int, FieldValue | None]]]:
         """{group index: points} of one field, every group in one statement."""
-        column = _COLUMN[kind]
+        column = COLUMN[kind]
         join, grp, pairs, ids = self._group_index(groups)
         ids_sql, ids_params = self._ids_in(ids)
         where = f"{ids_sql} AND field = %s AND time_ns >= %s AND time_ns < %s"
         params: list[Any] = [*pairs, *ids_params, field, start_ns, end_ns]  # the JOIN's values come first in the SQL
         if bucket is None:
             sql = (
-                f"SELECT {grp} AS grp, time_ns, {column} FROM {_POINTS} {join} WHERE {where} "  # noqa: S608
+                f"SELECT {grp} AS grp, time_ns, {column} FROM {POINTS} {join} WHERE {where} "  # noqa: S608
                 "ORDER BY grp, time_ns, series_id"
             )
         else:
@@ -380,12 +378,12 @@ class SqlStore:
                 sql = (
                     f"SELECT grp, b, v FROM (SELECT {grp} AS grp, {b} AS b, {column} AS v, "  # noqa: S608
                     f"ROW_NUMBER() OVER (PARTITION BY {grp}, {b} ORDER BY time_ns DESC, series_id DESC) AS rn "
-                    f"FROM {_POINTS} {join} WHERE {where}) t WHERE rn = 1 ORDER BY grp, b"
+                    f"FROM {POINTS} {join} WHERE {where}) t WHERE rn = 1 ORDER BY grp, b"
                 )
             else:
                 func = {"mean": "AVG", "min": "MIN", "max": "MAX", "sum": "SUM"}[agg]
                 sql = (
-                    f"SELECT {grp} AS grp, {b} AS b, {func}({column}) FROM {_POINTS} {join} "  # noqa: S608
+                    f"SELECT {grp} AS grp, {b} AS b, {func}({column}) FROM {POINTS} {join} "  # noqa: S608
                     f"WHERE {where} GROUP BY grp, b ORDER BY grp, b"
                 )
         with connection.cursor() as cursor:
@@ -455,9 +453,9 @@ def _latest_points(pairs: Sequence[tuple[int, str, str]]) -> list[tuple[int, Fie
     values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS TEXT))"] * len(pairs))
     sql = (
         f"WITH pairs(series_id, field) AS (VALUES {values}) "  # noqa: S608 - placeholders only
-        f"SELECT d.series_id, d.field, d.time_ns, {', '.join(_COLUMN.values())} FROM pairs p "
-        f"JOIN {_POINTS} d ON d.series_id = p.series_id AND d.field = p.field AND d.time_ns = "
-        f"(SELECT MAX(x.time_ns) FROM {_POINTS} x WHERE x.series_id = p.series_id AND x.field = p.field)"
+        f"SELECT d.series_id, d.field, d.time_ns, {', '.join(COLUMN.values())} FROM pairs p "
+        f"JOIN {POINTS} d ON d.series_id = p.series_id AND d.field = p.field AND d.time_ns = "
+        f"(SELECT MAX(x.time_ns) FROM {POINTS} x WHERE x.series_id = p.series_id AND x.field = p.field)"
     )
     kinds = {(sid, field): kind for sid, field, kind in pairs}
     with connection.cursor() as cursor:
@@ -466,100 +464,12 @@ def _latest_points(pairs: Sequence[tuple[int, str, str]]) -> list[tuple[int, Fie
     found = []
     for sid, field, time_ns, *columns in rows:
         kind = kinds[(sid, field)]
-        value = columns[list(_COLUMN).index(kind)]
+        value = columns[list(COLUMN).index(kind)]
         if value is not None:
             found.append(
                 (sid, FieldLatest(name=field, kind=kind, time_ns=int(time_ns), value=_convert(value, kind, "last")))
             )
     return found
-
-
-def _rows(
-    points: Sequence[Point], keys: list[str], series_ids: Mapping[str, int], kinds: dict[tuple[str, str], str]
-) -> dict[tuple[int, str, int], tuple[Any, ...]]:
-    rows: dict[tuple[int, str, int], tuple[Any, ...]] = {}
-    for point, key in zip(points, keys, strict=True):
-        sid = series_ids[key]
-        for name, value in point.fields.items():
-            kind = kinds[(point.measurement, name)]
-            # Later duplicates win, like a later write would.
-            rows[(sid, name, point.time_ns)] = (
-                sid,
-                name,
-                point.time_ns,
-                value if kind == "float" else None,
-                value if kind == "int" else None,
-                value if kind == "str" else None,
-                value if kind == "bool" else None,
-            )
-    return rows
-
-
-def _staged_upsert(raw: Any, rows: dict[tuple[int, str, int], tuple[Any, ...]], names: str, upsert: str) -> None:
-    raw.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (series_id bigint, field text, time_ns bigint, "
-        "value_float float8, value_int bigint, value_str text, value_bool boolean) ON COMMIT DELETE ROWS"
-    )
-    raw.execute(f"TRUNCATE {_STAGING}")  # rows of an earlier write in the same (test) transaction
-    with raw.copy(f"COPY {_STAGING} FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(["int8", "text", "int8", "float8", "int8", "text", "bool"])
-        for row in rows.values():
-            copy.write_row(row)
-    raw.execute(
-        f"INSERT INTO {_POINTS} (series_id, field, time_ns, {names}) "  # noqa: S608 - constants only
-        f"SELECT series_id, field, time_ns, {names} FROM {_STAGING} {upsert}"
-    )
-
-
-_preparing_cursor: Any = None
-
-
-def _prepared_execute(cursor: Any, sql: str, params: Sequence[Any]) -> None:
-    """Run `sql` as a prepared statement (server-side binding; prepared on first use per connection).
-
-    Django turns psycopg's automatic preparing off (for transaction-mode poolers; PgBouncer >= 1.21 handles
-    protocol-level prepared statements), so this cursor asks for it; Django wraps it like any cursor of the
-    connection (query log, execute wrappers, error translation).
-    """
-    global _preparing_cursor
-    if _preparing_cursor is None:  # built on first use: the SQLite store never imports the Postgres backend
-        from django.db.backends.postgresql.base import ServerBindingCursor
-
-        class PreparingCursor(ServerBindingCursor):  # type: ignore[misc]
-            def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-                return super().execute(query, params, prepare=True)
-
-        _preparing_cursor = PreparingCursor
-    with connection._prepare_cursor(_preparing_cursor(cursor.cursor.connection)) as bound:
-        bound.execute(sql, params)
-
-
-_COPY_TYPES = {"float": "float8", "int": "int8", "str": "text", "bool": "bool"}
-
-
-def _copy_new_points(
-    raw: Any, points: Sequence[Point], keys: list[str], series_ids: Mapping[str, int], kinds: dict[tuple[str, str], str]
-) -> None:
-    """Binary COPY of every value straight into the points table, one COPY per value kind in the batch.
-
-    Only the kind's own value column is sent (the others default to NULL): 4 columns a row, not 7. No
-    de-duplication here: a (series, field, time) twice in the batch, or already stored, fails the whole COPY
-    on the primary key, and the caller takes the upsert path instead.
-    """
-    present = sorted(set(kinds.values()))
-    single = len(present) == 1
-    for kind in present:
-        column = _COLUMN[kind]
-        with raw.copy(f"COPY {_POINTS} (series_id, field, time_ns, {column}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(["int8", "text", "int8", _COPY_TYPES[kind]])
-            write = copy.write_row
-            for point, key in zip(points, keys, strict=True):
-                sid = series_ids[key]
-                time_ns = point.time_ns
-                measurement = point.measurement
-                for name, value in point.fields.items():
-                    if single or kinds[(measurement, name)] == kind:
-                        write((sid, name, time_ns, value))
 
 
 def _remember(memo: dict[Any, Any], learned: Mapping[Any, Any]) -> None:
