@@ -108,6 +108,18 @@ def test_an_admin_creates_a_rule_and_a_silence_and_sees_firing_and_silenced(
     assert [e.action for e in AuditEntry.objects.order_by("id")] == ["alert_rule.create", "silence.create"]
     context.close()
 
+    # At phone width the admin's wide tables scroll inside their cards; the page itself never scrolls sideways
+    # (the visually-hidden "Actions" header once sat outside the scroll box and made it 763 px wide).
+    phone = browser.new_context(viewport={"width": 375, "height": 800}, timezone_id="UTC")
+    page = phone.new_page()
+    _sign_in(page, base, "boss", "boss-pw-123")
+    page.wait_for_url(f"{base}/o/{org.slug}/")
+    page.goto(f"{base}/o/{org.slug}/alerts/")
+    assert page.locator("table.rules tbody tr").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(SHOTS / "alerts-admin-phone.png"), full_page=True)
+    phone.close()
+
     context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="UTC")
     page = context.new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
