@@ -74,6 +74,7 @@
             const ratio = window.devicePixelRatio || 1;
             const ctx = u.ctx;
             let drawn = 0;
+            const rows = []; // per label row, the right edge of its last label: labels never overprint
             ctx.save();
             ctx.beginPath();
             ctx.rect(left, top, width, height);
@@ -90,8 +91,17 @@
                 ctx.fillStyle = BAND_TEXT;
                 ctx.font = `${12 * ratio}px system-ui, sans-serif`;
                 // Inside the plot even for a band at its right edge (a run still going).
-                const room = left + width - ctx.measureText(band.label).width - 4 * ratio;
-                ctx.fillText(band.label, Math.max(left + 2 * ratio, Math.min(x0 + 4 * ratio, room)), top + 14 * ratio);
+                const textWidth = ctx.measureText(band.label).width;
+                const room = left + width - textWidth - 4 * ratio;
+                const x = Math.max(left + 2 * ratio, Math.min(x0 + 4 * ratio, room));
+                // The first row this label fits in; past three rows it is left out (the list under the
+                // range picker names every band).
+                let row = rows.findIndex((end) => end + 6 * ratio <= x);
+                if (row < 0 && rows.length < 3) row = rows.push(0) - 1;
+                if (row >= 0) {
+                  rows[row] = x + textWidth;
+                  ctx.fillText(band.label, x, top + 14 * ratio * (row + 1));
+                }
               }
               drawn += 1;
             }
