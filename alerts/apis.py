@@ -119,6 +119,7 @@ class AlertListApi(AlertsAccess, generics.ListAPIView):
     """States now: firing first, then pending (silenced ones flagged)."""
 
     serializer_class = AlertStateSerializer
+    ordering = ("state", "pk")  # the cursor's order: "firing" sorts before "pending", then oldest first
 
     def get_queryset(self) -> QuerySet[Any]:
         return selectors.current_states(organization=self.organization())

@@ -336,6 +336,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Several models have a `kind`; name each choice set after its model (else drf-spectacular warns).
+    "ENUM_NAME_OVERRIDES": {
+        "AlertRuleKindEnum": "alerts.models.AlertRule.Kind",
+        "AlertEventKindEnum": "alerts.models.AlertEvent.Kind",
+        "ScrapeTargetKindEnum": "quotas.models.ScrapeTarget.Kind",
+        "GaugeKindEnum": [("gauge", "gauge"), ("counter", "counter")],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "portal.api.schema.postprocess_constraints",

@@ -15,7 +15,13 @@ def test_schema_is_valid_openapi_3(client):
     validate(schema)
     assert schema["openapi"].startswith("3.")
     assert {"/api/v1/devices/", "/api/v1/status"} <= set(schema["paths"])
-    assert set(schema["components"]["securitySchemes"]) == {"bearerAuth", "apiKeyHeader", "cookieAuth"}
+    # keyAsBasicPassword: Pushgateway clients and Prometheus' basic_auth send the key as the password.
+    assert set(schema["components"]["securitySchemes"]) == {
+        "bearerAuth",
+        "apiKeyHeader",
+        "cookieAuth",
+        "keyAsBasicPassword",
+    }
     # Writes are key-only: no session scheme on them.
     write_security = schema["paths"]["/api/v2/write"]["post"]["security"]
     assert {name for requirement in write_security for name in requirement} == {"bearerAuth", "apiKeyHeader"}
