@@ -54,6 +54,17 @@ def _check_devices(organization: Organization, devices: Sequence[Device]) -> Non
         raise ValidationError({"devices": "no such device in this organization"})
 
 
+def _validate_and_save(obj: Any, organization: Organization, devices: Sequence[Device] | None) -> None:
+    """The one save path of rules and silences: devices checked against the org, model validation (a
+    ValidationError per field), the row, then its devices (None: leave them as they are)."""
+    if devices is not None:
+        _check_devices(organization, devices)
+    obj.full_clean()
+    obj.save()
+    if devices is not None:
+        obj.devices.set(devices)
+
+
 @transaction.atomic
 def alert_rule_create(
     *,
@@ -65,10 +76,7 @@ def alert_rule_create(
 ) -> AlertRule:
     """Validate (model.full_clean: ValidationError per field) and save; audited."""
     rule = AlertRule(organization=organization, **{k: v for k, v in values.items() if k in RULE_FIELDS})
-    _check_devices(organization, devices)
-    rule.full_clean()
-    rule.save()
-    rule.devices.set(devices)
+    _validate_and_save(rule, organization, devices)
     audit_record(
         organization=organization, action="alert_rule.create", target=f"alert rule {rule.name}", user=user, key=key,
         after=_snapshot(rule),
@@ -89,12 +97,7 @@ def alert_rule_update(
     for name, value in values.items():
         if name in RULE_FIELDS:
             setattr(rule, name, value)
-    if devices is not None:
-        _check_devices(rule.organization, devices)
-    rule.full_clean()
-    rule.save()
-    if devices is not None:
-        rule.devices.set(devices)
+    _validate_and_save(rule, rule.organization, devices)
     old, new = _changed(before, _snapshot(rule))
     audit_record(
         organization=rule.organization, action="alert_rule.update", target=f"alert rule {rule.name}", user=user,
@@ -142,10 +145,7 @@ def silence_create(
         reason=reason,
         created_by=user if user is not None and getattr(user, "is_authenticated", False) else None,
     )
-    _check_devices(organization, devices)
-    silence.full_clean()
-    silence.save()
-    silence.devices.set(devices)
+    _validate_and_save(silence, organization, devices)
     audit_record(
         organization=organization, action="silence.create", target=f"silence {silence.pk}", user=user, key=key,
         after=_silence_values(silence),
@@ -166,12 +166,7 @@ def silence_update(
     for name in ("rule", "starts_at", "ends_at", "reason"):
         if name in values:
             setattr(silence, name, values[name])
-    if devices is not None:
-        _check_devices(silence.organization, devices)
-    silence.full_clean()
-    silence.save()
-    if devices is not None:
-        silence.devices.set(devices)
+    _validate_and_save(silence, silence.organization, devices)
     old, new = _changed(before, _silence_values(silence))
     audit_record(
         organization=silence.organization, action="silence.update", target=f"silence {silence.pk}", user=user,
