@@ -22,7 +22,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import ROOT, drop_bench_db, machine, setup_django_bench_db
-from bench._server import REDIS_URL, Gunicorn, bench_key, post, server_env, uptime
+from bench._server import REDIS_URL, Gunicorn, bench_key, post, server_cpu, server_env, uptime
 from bench._wrk import run_wrk, wrk_path
 
 
@@ -57,7 +57,12 @@ def main() -> None:
                 assert status == 204, body
             for number in range(1, args.rounds + 1):
                 load = uptime()
+                before = server_cpu(server)
                 push = run_wrk(server.port, token, connections=args.connections, seconds=args.seconds)
+                after = server_cpu(server)
+                pushes_done = push["requests"]
+                push["cpu_workers"] = (after["workers"] - before["workers"]) * 1000 / pushes_done
+                push["cpu_postgres"] = (after["postgres"] - before["postgres"]) * 1000 / pushes_done
                 health = run_wrk(
                     server.port, token, connections=args.connections, seconds=args.seconds, health_only=True
                 )
@@ -65,7 +70,8 @@ def main() -> None:
                 print(
                     f"round {number} ({load}): push {push['pushes_per_s']:,.0f}/s p50 {push['p50']:.1f} ms "
                     f"p99 {push['p99']:.1f} ms; /health {health['pushes_per_s']:,.0f}/s; "
-                    f"cost {health['pushes_per_s'] / push['pushes_per_s']:.2f}",
+                    f"cost {health['pushes_per_s'] / push['pushes_per_s']:.2f}; cpu ms per push: gunicorn "
+                    f"{push['cpu_workers']:.2f}, postgres {push['cpu_postgres']:.2f}",
                     flush=True,
                 )
         with connection.cursor() as cursor:
