@@ -269,6 +269,7 @@ def exposition(port: int, token: str, gateway: Pushgateway | None, org: Any, gro
                 name="bench_registry_gauge",
                 labels={"n": str(i)},
                 labels_key=f'{{"n":"{i}"}}',
+                rendered_labels=f'{{n="{i}"}}',  # bulk_create skips save(), which renders it
                 identity=f'bench_registry_gauge{{"n":"{i}"}}',
                 value=i,
             )
