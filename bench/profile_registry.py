@@ -1,17 +1,21 @@
 """Profile the registry's hot paths in-process (pyinstrument, Django's test client, Redis rate limits on):
 a push of a 10-gauge group, a gauge `inc`, and a `/metrics` scrape of 10,000 gauges + 5,000 groups x 10.
 
-    BENCH_DB=beacon_bench_registry_profile .venv/bin/python bench/profile_registry.py [push|inc|metrics] [--all]
+    BENCH_DB=beacon_bench_registry_profile .venv/bin/python bench/profile_registry.py [push|inc|metrics] [--all|--cpu]
 
-Prints the per-request time and pyinstrument's tree (--all: library frames too). Not a test.
+Prints the per-request time and pyinstrument's tree (--all: library frames too), or with --cpu cProfile's
+CPU seconds per function (waits excluded). Not a test.
 """
 
 from __future__ import annotations
 
+import cProfile
 import os
+import pstats
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -72,7 +76,7 @@ def main() -> None:
             expect = 200
         method, path, data = requests[0]
         getattr(client, method)(path, data=data, content_type="text/plain")  # warm up
-        profiler = Profiler(interval=0.0005)
+        profiler: Any = cProfile.Profile(time.process_time) if "--cpu" in sys.argv else Profiler(interval=0.0005)
         started = time.perf_counter()
         with profiler:
             for method, path, data in requests:
@@ -84,7 +88,12 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         print(f"{mode}: {len(requests)} requests in {elapsed:.2f} s: {elapsed / len(requests) * 1000:.2f} ms each")
         print(f"load: {os.getloadavg()[0]:.2f}")
-        print(profiler.output_text(unicode=False, color=False, show_all="--all" in sys.argv))
+        if "--cpu" in sys.argv:  # CPU seconds per function (waits on PostgreSQL and Redis excluded)
+            stats = pstats.Stats(profiler)
+            stats.sort_stats("tottime").print_stats(30)
+            stats.sort_stats("cumulative").print_stats(r"registry|portal|accounts", 40)
+        else:
+            print(profiler.output_text(unicode=False, color=False, show_all="--all" in sys.argv))
     finally:
         drop_bench_db()
 
