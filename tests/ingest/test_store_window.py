@@ -21,8 +21,8 @@ from timeseries import Point, StoreError, StoreQueryInvalid, TimeSeriesStore
 ALL = [("v", "mean"), ("v", "min"), ("v", "max"), ("v", "last"), ("n", "sum"), ("n", "last"), ("s", "last")]
 
 
-def _seed(store: TimeSeriesStore) -> None:
-    store.write(
+def _seed(backend: TimeSeriesStore) -> None:
+    backend.write(
         tenant=TENANT,
         points=[
             # host a: two series (cpu 0 and 1), merged in the group: mean of all four points, not of the means
@@ -36,12 +36,12 @@ def _seed(store: TimeSeriesStore) -> None:
             Point("cpu", {}, {"v": 7.0}, NS0 + 1 * SEC),  # no host tag: the "" group
         ],
     )
-    store.write(tenant=OTHER, points=[Point("cpu", {"host": "a"}, {"v": 1000.0, "n": 1000}, NS0 + SEC)])
+    backend.write(tenant=OTHER, points=[Point("cpu", {"host": "a"}, {"v": 1000.0, "n": 1000}, NS0 + SEC)])
 
 
-def window(store: TimeSeriesStore, aggregates: list[tuple[str, str]], **kw: Any) -> dict[Any, Any]:
+def window(backend: TimeSeriesStore, aggregates: list[tuple[str, str]], **kw: Any) -> dict[Any, Any]:
     kw.setdefault("group_by", ["host"])
-    return store.window_aggregates(
+    return backend.window_aggregates(
         tenant=TENANT, measurement="cpu", aggregates=aggregates, start=T0, end=T0 + timedelta(minutes=1), **kw
     )
 
@@ -135,7 +135,8 @@ def test_window_aggregates_on_sqlite(tmp_path: Any) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(DEBUG="1", BEACON_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="portal.settings", LOG_DIR=str(tmp_path))
     env["TIMESERIES_BACKEND"] = "sql"
-    proc = subprocess.run([sys.executable, "-c", SQLITE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-c", SQLITE]
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {
         "v.mean": [[["a"], 3.5], [["b"], 5.0]],
