@@ -112,7 +112,17 @@ def _load_states(rule_id: int, keys: Sequence[tuple[int, str]]) -> dict[tuple[in
 
 
 def _ensure_rows(rule_id: int, keys: list[tuple[int, str]], now: datetime) -> None:
-    # Concurrent evaluations may both insert; the unique (rule, device, series) keeps one row.
+    # Concurrent evaluations may both insert; the unique (rule, device, series) keeps one row. On PostgreSQL one
+    # INSERT from arrays: a storm of thousands of new problems cost ~0.1 s per 200 rows through bulk_create.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {AlertState._meta.db_table} (rule_id, device_id, series, state, since, silenced, "  # noqa: S608
+                "updated_at) SELECT %s, d, s, %s, %s, false, %s FROM unnest(%s::bigint[], %s::text[]) AS k(d, s) "
+                "ON CONFLICT DO NOTHING",
+                [rule_id, OK, now, now, [d for d, _ in keys], [s for _, s in keys]],
+            )
+        return
     AlertState.objects.bulk_create(
         [AlertState(rule_id=rule_id, device_id=d, series=s, state=OK, since=now) for d, s in keys],
         ignore_conflicts=True,
@@ -128,21 +138,25 @@ def _events(
     silenced: set[int],
     now: datetime,
 ) -> None:
+    rows = [(keys[sid][0], keys[sid][1], by_id[sid].value if sid in by_id else None, sid in silenced) for sid in ids]
+    if not rows:
+        return
+    if connection.vendor == "postgresql":  # one INSERT from arrays, as _ensure_rows
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {AlertEvent._meta.db_table} (organization_id, rule_id, device_id, series, kind, value, "  # noqa: S608
+                "at, silenced) SELECT %s, %s, d, s, %s, v, %s, q "
+                "FROM unnest(%s::bigint[], %s::text[], %s::float8[], %s::bool[]) AS e(d, s, v, q)",
+                [rule.organization_id, rule.id, kind, now, *(list(column) for column in zip(*rows, strict=True))],
+            )
+        return
     AlertEvent.objects.bulk_create(
         [
-            AlertEvent(
-                organization_id=rule.organization_id,
-                rule=rule,
-                device_id=keys[sid][0],
-                series=keys[sid][1],
-                kind=kind,
-                value=by_id[sid].value if sid in by_id else None,
-                at=now,
-                silenced=sid in silenced,
-            )
-            for sid in ids
+            AlertEvent(organization_id=rule.organization_id, rule=rule, device_id=device_id, series=series,
+                       kind=kind, value=value, at=now, silenced=quiet)
+            for device_id, series, value, quiet in rows
         ]
-    )
+    )  # fmt: skip
 
 
 @dataclass
