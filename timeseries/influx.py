@@ -10,8 +10,9 @@ conflict; see docs/timeseries.md for the remaining race.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -269,15 +270,18 @@ class InfluxStore:
         select = ", ".join(f"{agg}({quote_ident(field)})" for field, agg in known)
         tail = (" GROUP BY " + ", ".join(quote_ident(name) for name in group_by)) if group_by else ""
         statement = f"SELECT {select} FROM {quote_ident(measurement)} WHERE {' AND '.join(where)}{tail}"  # noqa: S608
-        found: dict[tuple[str, str], dict[tuple[str, ...], FieldValue]] = {pair: {} for pair in known}
+        # Per column: where its values go and how they convert (tens of thousands of groups per statement).
+        columns: list[tuple[dict[tuple[str, ...], FieldValue], Callable[[Any], FieldValue]]] = [
+            ({}, _window_convert(kinds[field], agg)) for field, agg in known
+        ]
         for series in self.influxql([statement])[0].get("series", []):
             group_tags = series.get("tags", {})
-            key = tuple(group_tags.get(name, "") for name in group_by)
+            key = tuple([group_tags.get(name, "") for name in group_by])
             for row in series.get("values", [])[:1]:  # one row: the whole window (its time is the start)
-                for (field, agg), value in zip(known, row[1:], strict=True):
+                for (column, convert), value in zip(columns, row[1:], strict=True):
                     if value is not None:
-                        found[(field, agg)][key] = _convert(value, kinds[field], agg)
-        return {pair: column for pair, column in found.items() if column}
+                        column[key] = convert(value)
+        return {pair: column for pair, (column, _) in zip(known, columns, strict=True) if column}
 
     def _check_group_count(
         self, measurement: str, fields: Sequence[str], where: str, groups: Sequence[str], max_groups: int
@@ -351,6 +355,11 @@ def _line(tenant: str, point: Point) -> str:
         line.field(name, field_value)
     line.time(point.time_ns, WritePrecision.NS)
     return str(line.to_line_protocol())
+
+
+def _window_convert(kind: str, agg: str) -> Callable[[Any], FieldValue]:
+    """_convert for one column: a float field's aggregates are floats, one call each."""
+    return float if kind == "float" else partial(_convert, kind=kind, agg=agg)
 
 
 def _convert(value: Any, kind: str, agg: str) -> FieldValue:

@@ -93,14 +93,30 @@ def window_aggregates_postgresql(
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        requested = {(field, agg) for field, agg in aggregates}
+        # Per field, per selected aggregate: the column its values go to (None: not asked for that field) and
+        # its conversion; tens of thousands of rows per statement, so nothing is looked up per value.
+        requested = set(aggregates)
+        targets = {
+            field: [
+                (found[(field, agg)] if (field, agg) in requested else None, _one_value(convert, kind, agg))
+                for agg in wanted
+            ]
+            for field in kind_fields
+        }  # fmt: skip
         width = len(group_by)
         for row in rows:
-            field, key = row[width], row[:width]
-            for agg, value in zip(wanted, row[width + 1 :], strict=True):
-                if value is not None and (field, agg) in requested:
-                    found[(field, agg)][key] = convert(value, kind, agg)
-    return dict(found)
+            key = row[:width]
+            for (column, to_value), value in zip(targets[row[width]], row[width + 1 :], strict=True):
+                if column is not None and value is not None:
+                    column[key] = to_value(value)
+    return {pair: column for pair, column in found.items() if column}
+
+
+def _one_value(convert: Callable[[Any, str, str], FieldValue], kind: str, agg: str) -> Callable[[Any], FieldValue]:
+    """`convert` for one column: a float field's aggregates are floats (one builtin call each)."""
+    if kind == "float":
+        return float
+    return lambda value: convert(value, kind, agg)
 
 
 def _statement(
