@@ -46,6 +46,7 @@ from timeseries.models import FieldType, Series
 from timeseries.sql_joined import matching_tag_values, query_grouped
 from timeseries.sql_write import COLUMN, POINTS, GroupCommit, Rows, copy_new_points, rows_by_key, upsert_rows
 from timeseries.validation import type_conflict_message, validate_points, validate_query
+from timeseries.window import WindowAggregates, sql_window_aggregates
 
 # Up to this many (series, field, time) rows a write uses one multi-row INSERT instead of COPY + temp table:
 # for a single push the temp-table TRUNCATE and COPY round trips cost more than the rows (docs/benchmarks.md).
@@ -381,6 +382,11 @@ class SqlStore:
             if v is not None:
                 found[int(index)].append((int(t), _convert(v, kind, convert_agg)))
         return found
+
+    def window_aggregates(self, **window: Any) -> WindowAggregates:
+        """TimeSeriesStore.window_aggregates (keyword arguments as there), in timeseries/window.py."""
+        with db_errors():
+            return sql_window_aggregates(self.query, _convert, to_ns, **window)
 
     def series(self, *, tenant: str, tags: TagFilter | None = None) -> list[SeriesInfo]:
         wanted = validate_query("last", tags, ())
