@@ -33,7 +33,7 @@ if __package__ in (None, ""):
 os.environ.setdefault("BENCH_DB", "beacon_bench_registry")
 
 from bench._common import BENCH_DB, PG_ADMIN_URL, ROOT, drop_bench_db, machine, percentiles, setup_django_bench_db
-from bench.ingest import Gunicorn, free_port, settings_pepper
+from bench._server import Gunicorn, free_port, settings_pepper
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
 GAUGES_PER_GROUP = 10
