@@ -226,7 +226,7 @@ class _GaugeOpApi(RateLimitedMixin):
     sign = 1.0
     fixed: float | None = None  # inc/dec: no body
 
-    def put(self, request: Request, gauge: str) -> Response:
+    def put(self, request: Request, gauge: str) -> HttpResponse:
         organization = request_organization(request)
         amount = self.fixed if self.fixed is not None else parse_value(_text(request))
         labels = query_labels(request)
@@ -234,7 +234,7 @@ class _GaugeOpApi(RateLimitedMixin):
         services.gauge_add(
             organization=organization, name=gauge, labels=labels, delta=self.sign * amount, api_key=_key(request)
         )
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return HttpResponse(status=204)  # no body: skips DRF's negotiation and rendering of an empty Response
 
 
 def _op(name: str, summary: str, sign: float, fixed: float | None) -> type[_GaugeOpApi]:

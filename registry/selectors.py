@@ -13,7 +13,7 @@ from accounts.models import Organization
 from registry import sql
 from registry.models import Gauge, PushGroup
 from registry.services import labels_key
-from registry.textformat import help_line, render_labels, render_value
+from registry.textformat import help_line
 
 ACTIVE_WINDOW = timedelta(hours=1)
 
@@ -70,48 +70,71 @@ PUSH_TIME_HELP = "Last Unix time when changing this group in the Pushgateway suc
 PUSH_FAILURE_HELP = "Last Unix time when changing this group in the Pushgateway failed."
 
 
+def _gauge_families(cursor: Any, organization_id: int, stamp: Any) -> list[tuple[str, str, str, str, int]]:
+    """Live gauges as (name, type, help, sample lines, count), one row per name, the lines joined in SQL."""
+    line = f"name || rendered_labels || ' ' || CAST(value AS TEXT) || {sql.newline()}"
+    cursor.execute(
+        f"SELECT name, MIN(kind), COALESCE(MIN(NULLIF(description, '')), ''), {sql.string_agg(line)}, "  # noqa: S608
+        f"COUNT(*) FROM {sql.GAUGES} WHERE organization_id = %s AND (expires_at IS NULL OR expires_at > %s) "
+        "GROUP BY name",
+        [organization_id, stamp],
+    )
+    return cursor.fetchall()
+
+
+def _group_families(cursor: Any, organization_id: int, stamp: Any) -> list[tuple[str, str, str, str]]:
+    """The live groups' pushed families as (name, type, help, sample lines), one row per name across groups:
+    PostgreSQL expands each group's stored families and joins their pre-rendered lines, so Python sees one row
+    per metric name, not per group or series."""
+    cursor.execute(
+        f"SELECT f.key, MIN(f.value ->> 0), COALESCE(MIN(NULLIF(f.value ->> 1, '')), ''), "  # noqa: S608
+        f"{sql.string_agg('f.value ->> 2')} FROM {sql.GROUPS} g, {sql.json_each('g.families')} f "
+        "WHERE g.organization_id = %s AND (g.expires_at IS NULL OR g.expires_at > %s) GROUP BY f.key",
+        [organization_id, stamp],
+    )
+    return cursor.fetchall()
+
+
+def _push_times(cursor: Any, organization_id: int, stamp: Any) -> tuple[str, str]:
+    """push_time_seconds and push_failure_time_seconds lines of every live group (0 for never)."""
+
+    def lines(metric: str, column: str) -> str:
+        value = f"CAST(COALESCE({sql.epoch(column)}, 0) AS TEXT)"
+        return sql.string_agg(f"'{metric}' || rendered_labels || ' ' || {value} || {sql.newline()}")
+
+    cursor.execute(
+        f"SELECT {lines('push_time_seconds', 'pushed_at')}, {lines('push_failure_time_seconds', 'failed_at')} "  # noqa: S608
+        f"FROM {sql.GROUPS} WHERE organization_id = %s AND (expires_at IS NULL OR expires_at > %s)",
+        [organization_id, stamp],
+    )
+    pushed, failed = cursor.fetchone()
+    return pushed or "", failed or ""
+
+
 def exposition(*, organization: Organization) -> str:
     """The organization's gauges and pushed groups in the text format 0.0.4, one family per name (sorted),
     plus push_time_seconds / push_failure_time_seconds per group and the registry's own two gauges.
 
-    Reads with server-side cursors (PostgreSQL), so 50k series are never one result set in the driver; the
-    pushed lines are stored rendered, so a group costs one JSON decode and a string join.
+    Every label set and pushed line is stored rendered, and the database joins them per metric name, so a
+    scrape's Python work is per family (HELP/TYPE once across gauges and groups), not per series: 60k series
+    are three statements and a join of a few hundred strings. A name has one type across both (types.py).
     """
     now = timezone.now()
     stamp = sql.ts(now)
     families: dict[str, list[Any]] = {}  # name -> [type, help, [chunks]]
     gauges = 0
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(
-            f"SELECT name, labels_key, description, kind, value FROM {sql.GAUGES} WHERE organization_id = %s "  # noqa: S608
-            "AND (expires_at IS NULL OR expires_at > %s) ORDER BY name, labels_key",
-            [organization.id, stamp],
-        )
-        for name, key, description, kind, value in cursor:
-            gauges += 1
+    with connection.cursor() as cursor:
+        for name, kind, text, lines, count in _gauge_families(cursor, organization.id, stamp):
+            gauges += count
+            families[name] = [kind, text, [lines]]
+        for name, kind, text, lines in _group_families(cursor, organization.id, stamp):
             family = families.get(name)
             if family is None:
-                family = families[name] = [kind, description, []]
-            family[2].append(f"{name}{render_labels(sql.load_json(key))} {render_value(value)}\n")
-    push_times: list[str] = []
-    failure_times: list[str] = []
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(
-            f"SELECT labels, families, {sql.epoch('pushed_at')}, {sql.epoch('failed_at')} FROM {sql.GROUPS} "  # noqa: S608
-            "WHERE organization_id = %s AND (expires_at IS NULL OR expires_at > %s) ORDER BY grouping_key",
-            [organization.id, stamp],
-        )
-        for labels, pushed, pushed_at, failed_at in cursor:
-            rendered = render_labels(sql.load_json(labels))
-            push_times.append(f"push_time_seconds{rendered} {render_value(pushed_at or 0.0)}\n")
-            failure_times.append(f"push_failure_time_seconds{rendered} {render_value(failed_at or 0.0)}\n")
-            for name, (kind, text, lines) in sql.load_json(pushed).items():
-                family = families.get(name)
-                if family is None:
-                    family = families[name] = [kind, text, []]
-                elif not family[1] and text:
-                    family[1] = text
+                families[name] = [kind, text, [lines]]
+            else:
+                family[1] = family[1] or text
                 family[2].append(lines)
+        push_times, failure_times = _push_times(cursor, organization.id, stamp)
     out: list[str] = []
     for name in sorted(families):
         kind, text, chunks = families[name]
@@ -121,8 +144,8 @@ def exposition(*, organization: Organization) -> str:
         out.extend(chunks)
     if push_times:
         out += [help_line("push_failure_time_seconds", PUSH_FAILURE_HELP), "# TYPE push_failure_time_seconds gauge\n"]
-        out += failure_times
-        out += [help_line("push_time_seconds", PUSH_TIME_HELP), "# TYPE push_time_seconds gauge\n", *push_times]
+        out.append(failure_times)
+        out += [help_line("push_time_seconds", PUSH_TIME_HELP), "# TYPE push_time_seconds gauge\n", push_times]
     clients = active_clients(organization=organization, now=now)
     out += [
         help_line("beacon_registry_active_clients", "API keys that updated a gauge or pushed in the last hour."),

@@ -57,6 +57,24 @@ def load_json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
+def newline() -> str:
+    """SQL for the string "\\n"."""
+    return "chr(10)" if is_postgres() else "char(10)"
+
+
+def string_agg(expression: str) -> str:
+    """SQL joining `expression` over a group into one string, in scan order: an ORDER BY of the text keys
+    (collation-aware comparisons) made a 50k-series scrape 8x slower, and Prometheus needs no order."""
+    if is_postgres():
+        return f"string_agg({expression}, '')"
+    return f"group_concat({expression}, '')"
+
+
+def json_each(column: str) -> str:
+    """The table function listing a JSON object's (key, value) pairs."""
+    return f"jsonb_each({column})" if is_postgres() else f"json_each({column})"
+
+
 def epoch(column: str) -> str:
     """SQL for a timestamp column as Unix seconds (float)."""
     if is_postgres():

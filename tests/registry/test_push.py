@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import time
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -181,3 +182,14 @@ def test_ttl(gauges: APIClient) -> None:
 
     assert registry_prune() == {"gauges": 0, "groups": 1}
     assert list(PushGroup.objects.values_list("labels__job", flat=True)) == ["long"]
+
+
+@pytest.mark.parametrize("asynchronous", [True, False])
+def test_steady_state_push_with_and_without_async_commit(gauges: APIClient, settings: Any, asynchronous: bool) -> None:
+    settings.REGISTRY_PUSH_ASYNC_COMMIT = asynchronous
+    assert push(gauges, "put", "/metrics/job/j", "# TYPE q gauge\nq 1\n")[0] == 200  # claims q's type
+    assert push(gauges, "put", "/metrics/job/j", "# TYPE q gauge\nq 2\n")[0] == 200  # the one-statement path
+    assert scrape(gauges)[("q", (("instance", ""), ("job", "j")))] == 2
+    status, body = push(gauges, "put", "/metrics/job/j", "# TYPE q counter\nq 3\n")
+    assert status == 400 and "already a gauge" in body
+    assert scrape(gauges)[("q", (("instance", ""), ("job", "j")))] == 2
