@@ -7,7 +7,7 @@ imports no app.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from rest_framework import permissions
 from rest_framework.request import Request
@@ -41,7 +41,7 @@ def request_grant(request: Request) -> Grant | None:
     known = _is_grant.get(kind)
     if known is None:
         known = _is_grant[kind] = isinstance(auth, Grant)
-    return auth if known else None
+    return cast(Grant, auth) if known else None
 
 
 class HasScope(permissions.BasePermission):

@@ -79,7 +79,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         and the next request connects anew. A connection psycopg already knows is broken is closed here.
         """
         conn = self.connection
-        if conn is not None and self.health_check_enabled and not self.health_check_done:
+        if conn is not None and self.health_check_enabled and not self.health_check_done:  # type: ignore[attr-defined,has-type]
             if conn.broken or conn.closed:
                 self.close()
                 self.health_check_done = True

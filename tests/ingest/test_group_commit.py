@@ -41,15 +41,15 @@ def _push(store: SqlStore, host: str, i: int, value: float | None = None) -> Cal
 
 
 def _stored(store: SqlStore, host: str, field: str = "a") -> list[tuple[int, object]]:
-    [series] = store.query(
+    results = store.query(
         tenant=TENANT,
         measurement="cpu",
         fields=[field],
         start=T0 - timedelta(hours=1),
         end=T0 + timedelta(hours=1),
         tags={"host": [host]},
-    ) or [None]
-    return list(series.points) if series else []
+    )
+    return [point for result in results for point in result.points]
 
 
 class _Held:
