@@ -1,8 +1,8 @@
 """API-key verification cost on PostgreSQL.
 
 Measures, per call:
-  (a) devices.accounts.api_key_authenticate end to end (parse, SELECT by key id, HMAC digest, compare);
-  (a') the same with the per-process memory of successful checks on (devices/key_cache.py);
+  (a) accounts.services.api_key_authenticate end to end (parse, SELECT by key id, HMAC digest, compare);
+  (a') the same with the per-process memory of successful checks on (accounts/key_cache.py);
   (b) the digest + constant-time compare alone (no database);
   (c) the baseline: a plain primary-key SELECT of the same ApiKey row.
 Prints mean/p50/p99 in microseconds and the ratios (a)/(c) and (b)/(c).
@@ -13,6 +13,7 @@ The script creates that database, migrates it, and drops it at the end.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -73,7 +74,8 @@ def _row(label: str, samples: list[float]) -> dict[str, float]:
 
 
 def main() -> None:
-    url = os.environ["DATABASE_URL"]
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/beacon_bench_keys"
     _recreate(url)
     try:
         import django

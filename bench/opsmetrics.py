@@ -28,8 +28,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import BENCH_DB, PG_ADMIN_URL, drop_bench_db, machine, setup_django_bench_db
+from bench._server import REDIS_URL, Gunicorn, post, settings_pepper
 from bench._wrk import run_wrk, wrk_path
-from bench.ingest import REDIS_URL, Gunicorn, _small_line, post, settings_pepper
 
 TOKEN = "bench-ops-token-" + "k" * 24
 # What the middleware and the write view add per push, timed alone in a fresh process (the value class is
@@ -61,6 +61,11 @@ def per_push_us(multiproc_dir: str | None) -> float:
     code = _PER_PUSH.format(root=str(Path(__file__).resolve().parents[1]))
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])
+
+
+def _warm_line(i: int) -> bytes:
+    """One small point per warm-up request (each worker must have loaded Django before wrk starts)."""
+    return f"edge,device=warm-{i:02d} cpu=1.5,mem=40.2".encode()
 
 
 def main() -> None:
@@ -108,7 +113,7 @@ def main() -> None:
                 saved = os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
                 with Gunicorn(env, workers=2, threads=4) as server:
                     for i in range(8):  # warm both workers
-                        post(server.port, "/api/v2/write", _small_line(i), token)
+                        post(server.port, "/api/v2/write", _warm_line(i), token)
                     result = run_wrk(server.port, token, connections=args.connections, seconds=args.seconds)
                     if "multiprocess" in name:
                         request = urllib.request.Request(

@@ -5,6 +5,7 @@ BENCH_DB=beacon_bench_api .venv/bin/python bench/profile_ingest.py [small|batch]
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -17,7 +18,9 @@ from bench._common import drop_bench_db, setup_django_bench_db
 
 
 def main() -> None:
-    mode = sys.argv[1] if len(sys.argv) > 1 else "small"
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", nargs="?", choices=["small", "batch"], default="small")
+    mode = parser.parse_args().mode
     os.environ.setdefault("CACHE_URL", "redis://127.0.0.1:6379/11")
     os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1"
     setup_django_bench_db()
