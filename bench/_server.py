@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 from bench._common import BENCH_DB, PG_ADMIN_URL, ROOT
@@ -30,6 +31,37 @@ def uptime() -> str:
     with open("/proc/loadavg") as fh:
         one, five, fifteen = fh.read().split()[:3]
     return f"{time.strftime('%H:%M:%S', time.gmtime())} UTC load average: {one}, {five}, {fifteen}"
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:  # the process ended
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def server_cpu(server: Gunicorn) -> dict[str, float]:
+    """CPU seconds used so far by the gunicorn workers and by the PostgreSQL backends of the bench database,
+    and that database's commits (statistics lag up to a second: a per-round figure, not exact).
+
+    Throughput on a shared 2-core box swings with the other tenants' load; CPU per request does much less,
+    so a lever's effect shows in `cpu ms per push` even when pushes/s is noise.
+    """
+    import psycopg
+
+    assert server.proc is not None
+    workers = [int(p) for p in Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        backends = [r[0] for r in admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [BENCH_DB])]
+        admin.execute("SELECT pg_stat_clear_snapshot()")
+        row = admin.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = %s", [BENCH_DB]).fetchone()
+    return {
+        "commits": float(row[0]) if row else 0.0,
+        "workers": sum(_cpu_seconds(p) for p in workers),
+        "postgres": sum(_cpu_seconds(p) for p in backends),
+    }
 
 
 def bench_key(rate: str = "10000000/m") -> str:

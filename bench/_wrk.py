@@ -37,6 +37,7 @@ def run_wrk(
         raise RuntimeError(f"wrk saw errors: {values}")
     return {
         "pushes_per_s": values["requests"] / (values["duration_us"] / 1e6),
+        "requests": values["requests"],
         "p50": values["p50_us"] / 1000,
         "p99": values["p99_us"] / 1000,
     }

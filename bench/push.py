@@ -22,7 +22,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import ROOT, drop_bench_db, machine, setup_django_bench_db
-from bench._server import REDIS_URL, Gunicorn, bench_key, post, server_env, uptime
+from bench._server import REDIS_URL, Gunicorn, bench_key, post, server_cpu, server_env, uptime
 from bench._wrk import run_wrk, wrk_path
 
 
@@ -52,12 +52,22 @@ def main() -> None:
                 f"Small pushes vs GET /health: gunicorn {server.describe}, wrk {args.connections} keep-alive "
                 f"connections, {args.seconds:.0f} s each, on {machine()}"
             )
-            for _ in range(4 * args.workers * max(1, args.threads)):  # warm every thread (connection, key memo)
-                status, body = post(server.port, "/api/v2/write", b"edge,device=dev-000 cpu=1", token)
+            # Steady state before timing: every worker and thread warm (connection, key memo), and all 50 devices
+            # registered and in each worker's device memo (else the first round measures 100 registrations).
+            warm = max(200, 8 * args.workers * max(1, args.threads))
+            for n in range(warm):
+                line = f"edge,device=dev-{n % 50:03d} cpu=1.5,mem=40.2,disk=70.1,load=0.3,temp=48"
+                status, body = post(server.port, "/api/v2/write", line.encode(), token)
                 assert status == 204, body
             for number in range(1, args.rounds + 1):
                 load = uptime()
+                before = server_cpu(server)
                 push = run_wrk(server.port, token, connections=args.connections, seconds=args.seconds)
+                after = server_cpu(server)
+                pushes_done = push["requests"]
+                push["cpu_workers"] = (after["workers"] - before["workers"]) * 1000 / pushes_done
+                push["cpu_postgres"] = (after["postgres"] - before["postgres"]) * 1000 / pushes_done
+                push["commits"] = (after["commits"] - before["commits"]) / pushes_done
                 health = run_wrk(
                     server.port, token, connections=args.connections, seconds=args.seconds, health_only=True
                 )
@@ -65,7 +75,9 @@ def main() -> None:
                 print(
                     f"round {number} ({load}): push {push['pushes_per_s']:,.0f}/s p50 {push['p50']:.1f} ms "
                     f"p99 {push['p99']:.1f} ms; /health {health['pushes_per_s']:,.0f}/s; "
-                    f"cost {health['pushes_per_s'] / push['pushes_per_s']:.2f}",
+                    f"cost {health['pushes_per_s'] / push['pushes_per_s']:.2f}; cpu ms per push: gunicorn "
+                    f"{push['cpu_workers']:.2f}, postgres {push['cpu_postgres']:.2f}; "
+                    f"commits per push {push['commits']:.2f}",
                     flush=True,
                 )
         with connection.cursor() as cursor:
@@ -84,7 +96,7 @@ def main() -> None:
             f"| {push['pushes_per_s']:,.0f} | {push['p50']:.1f} | {push['p99']:.1f} "
             f"| {health['pushes_per_s']:,.0f} | {health['pushes_per_s'] / push['pushes_per_s']:.2f} |"
         )
-    print(f"\nstored: {stored:,} pushed points (≈{pushes:,.0f} pushes answered 204 in the timed rounds)")
+    print(f"\nstored: {stored:,} pushed points (≈{pushes:,.0f} answered 204 in the timed rounds + {warm} warm-up)")
     print("Targets: >= 1,000 pushes/s, p99 < 50 ms, push cost <= 2 (same round).")
 
 

@@ -6,12 +6,12 @@ Deleting a device's stored data is the store's business (a layer above): the pag
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organization
-from accounts.pages import actor, settings_context, settings_page
+from accounts.pages import actor, owned_or_404, settings_context, settings_page
 from devices import services
 from devices.models import Device
 from devices.selectors import device_list
@@ -30,10 +30,7 @@ def devices_page(request: HttpRequest, organization: Organization) -> HttpRespon
 
 
 def _device(organization: Organization, slug: str) -> Device:
-    found = Device.objects.filter(organization=organization, slug=slug).select_related("organization").first()
-    if found is None:
-        raise Http404("No such device in this organization.")
-    return found
+    return owned_or_404(Device.objects.select_related("organization"), organization, "device", slug=slug)
 
 
 @require_POST

@@ -4,12 +4,12 @@ rotate the signing secret (shown once), re-enable one disabled by a 410, send a 
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organization
-from accounts.pages import actor, settings_context, settings_page
+from accounts.pages import actor, owned_or_404, settings_context, settings_page
 from notifications import services
 from notifications.models import Delivery, WebhookEndpoint
 
@@ -31,10 +31,7 @@ def webhooks_page(request: HttpRequest, organization: Organization) -> HttpRespo
 
 
 def _endpoint(organization: Organization, endpoint: int) -> WebhookEndpoint:
-    found = WebhookEndpoint.objects.filter(organization=organization, pk=endpoint).first()
-    if found is None:
-        raise Http404("No such webhook endpoint in this organization.")
-    return found
+    return owned_or_404(WebhookEndpoint.objects.all(), organization, "webhook endpoint", pk=endpoint)
 
 
 @require_POST

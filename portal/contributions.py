@@ -37,8 +37,16 @@ OVERVIEW_SECTIONS = [
     _section("loadtests", "loadtests/running.html", "loadtests.sections.running"),
 ]
 
+# Sections of a device's page /o/<org>/devices/<device>/ (ingest/templates/ingest/device.html renders them with
+# `{% device_sections %}`, portal/templatetags/portal_sections.py): a template snippet and a callable
+# (request, organization, device) -> context dict, or None to leave the section out.
+DEVICE_SECTIONS = [
+    _section("alerts", "alerts/device_section.html", "alerts.sections.device"),  # its alerts and history
+]
+
 # Bands behind the device and service charts (portal/pages/bands.py): callables
-# (organization, start, end) -> [{start, end, label, url}].
+# (organization, start, end) -> [{start, end, label, url}]; one that also takes `device` is given the device
+# on a device page's charts (its own bands only), the others draw on every chart.
 CHART_BANDS = [
     "alerts.sections.chart_bands",  # firing periods
     "loadtests.sections.chart_bands",  # load-test run windows

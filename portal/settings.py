@@ -13,7 +13,13 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.broker import transport_options
-from portal.contributions import CHART_BANDS, HEALTH_CHECKS, OVERVIEW_SECTIONS, STATUS_SECTIONS  # noqa: F401
+from portal.contributions import (  # noqa: F401
+    CHART_BANDS,
+    DEVICE_SECTIONS,
+    HEALTH_CHECKS,
+    OVERVIEW_SECTIONS,
+    STATUS_SECTIONS,
+)
 from portal.env import (
     env_bool,
     env_database,

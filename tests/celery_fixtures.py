@@ -12,7 +12,7 @@ since a plain `db` test's rows sit in a transaction other processes cannot see).
 - `celery_producer` (function): points this test process's Celery app (task.delay, apply_async) and
   settings (/health/ready's broker check) at `celery_broker`, restored afterwards.
 - `start_celery` (function): factory `start_celery("worker" | "beat", broker, env={...}) -> CeleryProcess`,
-  waits until the process is up; every process started is stopped at teardown.
+  waits until the process is up; every process started is stopped at teardown (all at once, warm).
 - `celery_worker`, `celery_beat` (function): a worker / a beat (ticking every second) on `celery_broker`.
 """
 
@@ -31,11 +31,12 @@ from typing import Any
 import pytest
 
 from portal.broker import filesystem_transport_options
-from tests.servers import stop_process
+from tests.servers import stop_process, stop_processes
 
 ROOT = Path(__file__).resolve().parents[1]
 CELERY = ROOT / ".venv" / "bin" / "celery"
 REDIS_BROKER_DB = 13  # this suite's Redis db; each test works under its own key prefix in it
+WARM_SHUTDOWN_SECONDS = 20  # then SIGKILL
 _READY = {"worker": re.compile(r"celery@\S+ ready"), "beat": re.compile(r"beat: Starting")}
 
 
@@ -70,8 +71,8 @@ class CeleryProcess:
                 pytest.fail(f"celery {self.role} log never matched {regex.pattern!r}:\n{self.log()[-3000:]}")
             time.sleep(0.2)
 
-    def stop(self) -> None:
-        stop_process(self.process, timeout=20)  # warm shutdown: the worker finishes (and acks) its current task
+    def stop(self, timeout: float = WARM_SHUTDOWN_SECONDS) -> None:
+        stop_process(self.process, timeout=timeout)  # warm: the worker finishes (and acks) its current task
 
 
 def _redis_up() -> bool:
@@ -185,8 +186,9 @@ def start_celery(transactional_db: None, settings: Any, tmp_path: Path) -> Itera
         return handle
 
     yield _start
-    for handle in reversed(started):  # before transactional_db flushes: no open connections left behind
-        handle.stop()
+    # Before transactional_db flushes: no open connections left behind. All at once: each warm shutdown takes
+    # seconds, and one after another they added up to 15 s or more for a test with two workers and two beats.
+    stop_processes([handle.process for handle in reversed(started)], timeout=WARM_SHUTDOWN_SECONDS)
 
 
 @pytest.fixture

@@ -50,14 +50,22 @@ def wait_for_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout:
 
 def stop_process(process: subprocess.Popen[Any], timeout: float = 15) -> None:
     """SIGTERM (a warm shutdown), then SIGKILL if it has not exited within `timeout` seconds."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_processes([process], timeout=timeout)
+
+
+def stop_processes(processes: list[subprocess.Popen[Any]], timeout: float = 15) -> None:
+    """stop_process for several at once: SIGTERM to all, then SIGKILL to each still running after `timeout`
+    seconds. The warm shutdowns overlap (an idle Celery worker's takes seconds)."""
+    running = [p for p in processes if p.poll() is None]
+    for process in running:
+        process.terminate()
+    deadline = time.monotonic() + timeout
+    for process in running:
+        try:
+            process.wait(timeout=max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def free_port() -> int:

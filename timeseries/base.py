@@ -123,6 +123,21 @@ class TimeSeriesStore(Protocol):
         values. More than `max_groups` such groups for a field raises StoreTooManyGroups.
         """
 
+    def window_aggregates(
+        self,
+        *,
+        tenant: str,
+        measurement: str,
+        aggregates: Sequence[tuple[str, Aggregation]],
+        start: datetime,
+        end: datetime,
+        tags: TagFilter | None = None,
+        group_by: Sequence[str] = (),
+    ) -> dict[tuple[str, str], dict[tuple[str, ...], FieldValue]]:
+        """Each (field, aggregation) of `aggregates` over the whole of [start, end), per group of the group_by
+        tags, in one query: {(field, agg): {group_by values in order: value}} (timeseries/window.py). A group
+        without a point of a field has no entry in its columns; a field never written has no columns."""
+
     def series(self, *, tenant: str, tags: TagFilter | None = None) -> list[SeriesInfo]:
         """Every series of `tenant` matching all `tags`, each with its fields' types and newest points;
         sorted by measurement, then tags. Series whose points have all been pruned are left out."""

@@ -10,8 +10,9 @@ conflict; see docs/timeseries.md for the remaining race.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,6 +39,7 @@ from timeseries.base import (
 )
 from timeseries.sql import step_ns, to_ns
 from timeseries.validation import type_conflict_message, validate_points, validate_query
+from timeseries.window import check_numeric
 
 _KIND = {"float": "float", "integer": "int", "string": "str", "boolean": "bool"}
 
@@ -243,6 +245,44 @@ class InfluxStore:
             results.extend(found)
         return results
 
+    def window_aggregates(
+        self,
+        *,
+        tenant: str,
+        measurement: str,
+        aggregates: Sequence[tuple[str, Aggregation]],
+        start: datetime,
+        end: datetime,
+        tags: TagFilter | None = None,
+        group_by: Sequence[str] = (),
+    ) -> dict[tuple[str, str], dict[tuple[str, ...], FieldValue]]:
+        """One SELECT of every aggregate (`mean("usage"), max("usage"), ...`) without GROUP BY time: InfluxDB
+        walks each series once for all of them, where one statement per aggregate walked it once each."""
+        for _, agg in aggregates:
+            validate_query(agg, tags, group_by)
+        wanted = validate_query("last", tags, group_by)
+        kinds = {field: kind for (_, field), kind in self.field_kinds([measurement]).items()}
+        check_numeric(aggregates, kinds)
+        known = [(field, agg) for field, agg in aggregates if field in kinds]
+        if not known:
+            return {}
+        where = [*_where_tags(tenant, wanted), f"time >= {to_ns(start)}", f"time < {to_ns(end)}"]
+        select = ", ".join(f"{agg}({quote_ident(field)})" for field, agg in known)
+        tail = (" GROUP BY " + ", ".join(quote_ident(name) for name in group_by)) if group_by else ""
+        statement = f"SELECT {select} FROM {quote_ident(measurement)} WHERE {' AND '.join(where)}{tail}"  # noqa: S608
+        # Per column: where its values go and how they convert (tens of thousands of groups per statement).
+        columns: list[tuple[dict[tuple[str, ...], FieldValue], Callable[[Any], FieldValue]]] = [
+            ({}, _window_convert(kinds[field], agg)) for field, agg in known
+        ]
+        for series in self.influxql([statement])[0].get("series", []):
+            group_tags = series.get("tags", {})
+            key = tuple([group_tags.get(name, "") for name in group_by])
+            for row in series.get("values", [])[:1]:  # one row: the whole window (its time is the start)
+                for (column, convert), value in zip(columns, row[1:], strict=True):
+                    if value is not None:
+                        column[key] = convert(value)
+        return {pair: column for pair, (column, _) in zip(known, columns, strict=True) if column}
+
     def _check_group_count(
         self, measurement: str, fields: Sequence[str], where: str, groups: Sequence[str], max_groups: int
     ) -> None:
@@ -315,6 +355,11 @@ def _line(tenant: str, point: Point) -> str:
         line.field(name, field_value)
     line.time(point.time_ns, WritePrecision.NS)
     return str(line.to_line_protocol())
+
+
+def _window_convert(kind: str, agg: str) -> Callable[[Any], FieldValue]:
+    """_convert for one column: a float field's aggregates are floats, one call each."""
+    return float if kind == "float" else partial(_convert, kind=kind, agg=agg)
 
 
 def _convert(value: Any, kind: str, agg: str) -> FieldValue:

@@ -9,7 +9,8 @@ COPY fails as a whole on the primary key, the savepoint is rolled back and the
 write goes the upsert way: COPY into a temp table and one
 `INSERT ... SELECT ... ON CONFLICT DO UPDATE` (later duplicates win). A small
 write (the common single push) is one prepared multi-row
-`INSERT ... ON CONFLICT DO UPDATE`; on SQLite an executemany. Series ids and
+`INSERT ... ON CONFLICT DO UPDATE`, shared by the small writes that arrive while
+another is in flight (group commit, sql_write.GroupCommit); on SQLite an executemany. Series ids and
 field types are memoised per store instance (one per process), filled only
 after the transaction that saw them commits.
 Buckets are integer arithmetic on epoch nanoseconds, aligned to the epoch,
@@ -43,8 +44,9 @@ from timeseries.base import (
 )
 from timeseries.models import FieldType, Series
 from timeseries.sql_joined import matching_tag_values, query_grouped
-from timeseries.sql_write import COLUMN, POINTS, copy_new_points, prepared_execute, rows_by_key, staged_upsert
+from timeseries.sql_write import COLUMN, POINTS, GroupCommit, Rows, copy_new_points, rows_by_key, upsert_rows
 from timeseries.validation import type_conflict_message, validate_points, validate_query
+from timeseries.window import WindowAggregates, sql_window_aggregates
 
 # Up to this many (series, field, time) rows a write uses one multi-row INSERT instead of COPY + temp table:
 # for a single push the temp-table TRUNCATE and COPY round trips cost more than the rows (docs/benchmarks.md).
@@ -116,6 +118,7 @@ class SqlStore:
     def __init__(self) -> None:
         self._series_ids: dict[str, int] = {}  # key_hash -> ingest_series.id
         self._kinds: dict[tuple[str, str, str], str] = {}  # (tenant, measurement, field) -> kind
+        self._group = GroupCommit()
 
     # --- writes ---------------------------------------------------------------------------
     def write(self, *, tenant: str, points: Sequence[Point]) -> None:
@@ -131,8 +134,14 @@ class SqlStore:
                 # Types checked and every series known: the write is one INSERT, which is atomic on its
                 # own, so it runs without BEGIN/COMMIT round trips (durability as before: it commits
                 # synchronously before returning).
+                rows = rows_by_key(points, keys, known, kinds)  # type: ignore[arg-type]
                 with db_errors():
-                    self._upsert_points(rows_by_key(points, keys, known, kinds))  # type: ignore[arg-type]
+                    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+                        # Shares one INSERT (one commit) with concurrent pushes of this process; outside a
+                        # transaction only, so that it commits on its own (sql_write.GroupCommit).
+                        self._group.write(rows, self._upsert_grouped)
+                    else:
+                        self._upsert_points(rows)
                 return
         with db_errors(), transaction.atomic():
             if unknown:
@@ -211,33 +220,11 @@ class SqlStore:
         found.update(learned)
         return found
 
-    def _upsert_points(self, rows: dict[tuple[int, str, int], tuple[Any, ...]]) -> None:
-        update = ", ".join(f"{c} = excluded.{c}" for c in COLUMN.values())
-        names = ", ".join(COLUMN.values())
-        upsert = f"ON CONFLICT (series_id, field, time_ns) DO UPDATE SET {update}"
-        with connection.cursor() as cursor:
-            if len(rows) <= SMALL_WRITE_ROWS:
-                # One statement, one round trip; rows are already unique per key, as ON CONFLICT DO UPDATE needs.
-                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-                sql = f"INSERT INTO {POINTS} (series_id, field, time_ns, {names}) VALUES {values} {upsert}"  # noqa: S608
-                params = [value for row in rows.values() for value in row]
-                if connection.vendor == "postgresql":
-                    # Server-side binding, prepared once per connection and row count (a push repeats the same
-                    # few shapes): no client-side quoting, no parse/plan per push.
-                    prepared_execute(cursor, sql, params)
-                else:
-                    cursor.execute(sql, params)
-            elif connection.vendor == "postgresql":
-                # Binary COPY into a per-connection temp table, then one set-based upsert: measured ~2x
-                # faster than INSERT ... unnest(arrays) with Django's client-side parameter binding.
-                with connection.wrap_database_errors:
-                    staged_upsert(cursor.cursor, rows, names, upsert)
-            else:
-                cursor.executemany(
-                    f"INSERT INTO {POINTS} (series_id, field, time_ns, {names}) "  # noqa: S608 - constants only
-                    f"VALUES (%s, %s, %s, %s, %s, %s, %s) {upsert}",
-                    list(rows.values()),
-                )
+    def _upsert_grouped(self, rows: Rows) -> None:
+        self._upsert_points(rows, one_statement=True)  # in autocommit: the staged path needs a transaction
+
+    def _upsert_points(self, rows: Rows, *, one_statement: bool = False) -> None:
+        upsert_rows(rows, small=len(rows) <= SMALL_WRITE_ROWS or one_statement)
 
     # --- reads ----------------------------------------------------------------------------
     def query(
@@ -395,6 +382,11 @@ class SqlStore:
             if v is not None:
                 found[int(index)].append((int(t), _convert(v, kind, convert_agg)))
         return found
+
+    def window_aggregates(self, **window: Any) -> WindowAggregates:
+        """TimeSeriesStore.window_aggregates (keyword arguments as there), in timeseries/window.py."""
+        with db_errors():
+            return sql_window_aggregates(self.query, _convert, to_ns, **window)
 
     def series(self, *, tenant: str, tags: TagFilter | None = None) -> list[SeriesInfo]:
         wanted = validate_query("last", tags, ())

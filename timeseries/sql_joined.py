@@ -23,6 +23,21 @@ from timeseries.models import DataPoint, FieldType, Series
 _COLUMN = {"float": "value_float", "int": "value_int", "str": "value_str", "bool": "value_bool"}
 
 
+def series_where(tenant: str, measurement: str, tags: Mapping[str, tuple[str, ...]]) -> tuple[list[str], list[Any]]:
+    """WHERE terms (ANDed) and their parameters selecting the series `s` of a tenant's measurement and tags."""
+    where = ["s.tenant = %s", "s.measurement = %s"]
+    params: list[Any] = [tenant, measurement]
+    single = {k: v[0] for k, v in tags.items() if len(v) == 1}
+    if single:
+        where.append("s.tags @> %s::jsonb")
+        params.append(json.dumps(single))
+    for key, values in sorted(tags.items()):
+        if len(values) > 1:
+            where.append("s.tags->>%s = ANY(%s)")
+            params += [key, list(values)]
+    return where, params
+
+
 def fetch_grouped(
     *,
     tenant: str,
@@ -41,16 +56,7 @@ def fetch_grouped(
     # Tag names are parameters, never SQL text; a series without the tag is the "" group, as in InfluxDB.
     groups_sql = ", ".join(f"COALESCE(s.tags->>%s, '') AS g{i}" for i in range(len(group_by)))
     names = [f"g{i}" for i in range(len(group_by))]
-    where = ["s.tenant = %s", "s.measurement = %s"]
-    where_params: list[Any] = [tenant, measurement]
-    single = {k: v[0] for k, v in tags.items() if len(v) == 1}
-    if single:
-        where.append("s.tags @> %s::jsonb")
-        where_params.append(json.dumps(single))
-    for key, values in sorted(tags.items()):
-        if len(values) > 1:
-            where.append("s.tags->>%s = ANY(%s)")
-            where_params += [key, list(values)]
+    where, where_params = series_where(tenant, measurement, tags)
     where += ["p.field = %s", "p.time_ns >= %s", "p.time_ns < %s"]
     where_params += [field, start_ns, end_ns]
     # Floor division that is right for times before 1970 too; buckets start at multiples of the step.

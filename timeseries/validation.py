@@ -42,7 +42,7 @@ def _check_name(what: str, name: str, index: int) -> None:
 
 def has_ambiguous_backslash(text: str) -> bool:
     """True when line protocol cannot carry `text` unchanged (a trailing backslash, or one before , = space)."""
-    return text.endswith("\\") or any("\\" + special in text for special in _LP_SPECIAL)
+    return "\\" in text and (text.endswith("\\") or any("\\" + special in text for special in _LP_SPECIAL))
 
 
 def _check_tag_text(what: str, text: str, index: int) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
 from accounts.audit import Actor
@@ -21,6 +22,7 @@ from accounts.models import Organization
 from accounts.tenancy import page_organization_admin
 
 SettingsView = Callable[..., HttpResponse]
+Owned = TypeVar("Owned", bound=Model)
 
 
 def settings_page(view: SettingsView) -> Callable[..., HttpResponse]:
@@ -43,3 +45,12 @@ def actor(request: HttpRequest) -> Actor:
 def settings_context(organization: Organization, section: str, **extra: Any) -> dict[str, Any]:
     """What templates/settings/base.html needs: the org and which tab is open."""
     return {"organization": organization, "section": section, **extra}
+
+
+def owned_or_404(objects: QuerySet[Owned], organization: Organization, what: str, **lookup: Any) -> Owned:
+    """The one object of `organization` matching `lookup` (the tenant filter lives here, so no view forgets it);
+    404 "No such <what> in this organization." for an unknown one and for another organization's alike."""
+    found = objects.filter(organization=organization, **lookup).first()
+    if found is None:
+        raise Http404(f"No such {what} in this organization.")
+    return found

@@ -13,14 +13,14 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts.models import ApiKey, Organization
-from accounts.pages import actor, settings_context, settings_page
+from accounts.pages import actor, owned_or_404, settings_context, settings_page
 from accounts.scopes import scope_choices
 
 WRITE_SCOPE = "metrics:write"  # what the agent needs; only then is its install command shown
@@ -106,10 +106,7 @@ def keys_page(request: HttpRequest, organization: Organization) -> HttpResponse:
 
 
 def _key(organization: Organization, key: int) -> ApiKey:
-    found = ApiKey.objects.filter(organization=organization, pk=key).select_related("organization", "device").first()
-    if found is None:
-        raise Http404("No such API key in this organization.")
-    return found
+    return owned_or_404(ApiKey.objects.select_related("organization", "device"), organization, "API key", pk=key)
 
 
 @require_POST

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts.models import Invitation, Membership, Organization
-from accounts.pages import actor, settings_context, settings_page
+from accounts.pages import actor, owned_or_404, settings_context, settings_page
 
 
 class InviteForm(forms.Form):
@@ -60,12 +60,7 @@ def members_page(request: HttpRequest, organization: Organization) -> HttpRespon
 
 
 def _membership(organization: Organization, member: int) -> Membership:
-    found = (
-        Membership.objects.filter(organization=organization, pk=member).select_related("user", "organization").first()
-    )
-    if found is None:
-        raise Http404("No such member in this organization.")
-    return found
+    return owned_or_404(Membership.objects.select_related("user", "organization"), organization, "member", pk=member)
 
 
 @require_POST

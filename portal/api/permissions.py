@@ -32,9 +32,16 @@ class Grant(Protocol):
     def has_scope(self, scope: str) -> bool: ...
 
 
+_is_grant: dict[type, bool] = {}  # per type: a runtime Protocol isinstance() costs ~0.15 ms on every request
+
+
 def request_grant(request: Request) -> Grant | None:
     auth = request.auth
-    return auth if isinstance(auth, Grant) else None
+    kind = type(auth)
+    known = _is_grant.get(kind)
+    if known is None:
+        known = _is_grant[kind] = isinstance(auth, Grant)
+    return auth if known else None
 
 
 class HasScope(permissions.BasePermission):

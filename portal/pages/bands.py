@@ -2,6 +2,9 @@
 
 Each entry is a dotted path to a callable `(organization, start, end) -> list[dict]` returning the bands that
 overlap [start, end): `{"start", "end"}` (ISO 8601; `end` may be None for "still running"), `"label"`, `"url"`.
+On a device page the charts ask with `device=<slug>`: a source taking a `device` keyword gets the device and
+answers its bands only (alerts: that device's firing periods); the others answer as for any chart (load-test
+runs concern the whole organization).
 Gathered here, in the top layer, and handed to the charts' script by `GET /o/<org>/chart-bands`, so the apps
 drawing charts (ingest, quotas) never import the apps providing bands (loadtests) — they are siblings.
 A source that raises or answers something malformed is logged and left out: a band is decoration, and one
@@ -10,6 +13,7 @@ broken source must not blank every chart.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from datetime import UTC, datetime
 from functools import cache
@@ -23,6 +27,7 @@ from django.utils.module_loading import import_string
 
 from accounts.models import Organization
 from accounts.tenancy import page_organization
+from devices.models import Device
 from portal.api import timeparams
 from portal.api.errors import InvalidRequest
 
@@ -38,6 +43,11 @@ class BandSource(Protocol):
 def _source(path: str) -> BandSource:
     found: BandSource = import_string(path)
     return found
+
+
+@cache
+def _takes_device(path: str) -> bool:
+    return "device" in inspect.signature(_source(path)).parameters
 
 
 def _iso(value: Any) -> str | None:
@@ -63,11 +73,17 @@ def _clean(band: dict[str, Any], end: datetime) -> dict[str, Any]:
     }
 
 
-def chart_bands(organization: Organization, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def chart_bands(
+    organization: Organization, start: datetime, end: datetime, device: Device | None = None
+) -> list[dict[str, Any]]:
     bands: list[dict[str, Any]] = []
     for path in settings.CHART_BANDS:
         try:
-            found = _source(path)(organization, start, end)
+            source = _source(path)
+            if device is not None and _takes_device(path):
+                found = source(organization, start, end, device=device)  # type: ignore[call-arg]
+            else:
+                found = source(organization, start, end)
             bands.extend(_clean(band, end) for band in found)
         except Exception:  # decoration: log the source, keep the others and the chart
             logger.exception("chart band source %s failed; its bands are left out", path)
@@ -77,15 +93,22 @@ def chart_bands(organization: Organization, start: datetime, end: datetime) -> l
 
 @login_required
 def chart_bands_view(request: HttpRequest, org: str) -> JsonResponse:
-    """`GET /o/<org>/chart-bands?start=&end=` (the history API's time forms), for the charts' script."""
+    """`GET /o/<org>/chart-bands?start=&end=[&device=<slug>]` (the history API's time forms), for the charts'
+    script; `device`: the bands of that device's charts."""
     organization = page_organization(request.user, org)
     now = timezone.now()
+    device = None
     try:
         start = timeparams.parse_time("start", request.GET.get("start") or "-1h", now)
         end = timeparams.parse_time("end", request.GET.get("end") or "now", now)
         if start >= end:
             raise InvalidRequest(f"parameter 'start': {request.GET.get('start')!r} is not before end")
+        slug = request.GET.get("device")
+        if slug is not None:
+            device = Device.objects.filter(organization=organization, slug=slug).first()
+            if device is None:  # another organization's device reads the same: no such device here
+                raise InvalidRequest(f"parameter 'device': no device {slug!r} in this organization")
     except InvalidRequest as exc:
         return JsonResponse({"code": exc.code, "message": exc.message}, status=400)
-    bands = chart_bands(organization, start, end)
+    bands = chart_bands(organization, start, end, device)
     return JsonResponse({"start": start.isoformat(), "end": end.isoformat(), "bands": bands})

@@ -1,8 +1,9 @@
-"""Sections of the organization overview, registered in settings.OVERVIEW_SECTIONS.
+"""Sections of the organization overview (settings.OVERVIEW_SECTIONS) and of a device's page (DEVICE_SECTIONS).
 
 Each entry names a template snippet and, by dotted path, a callable `(request, organization) -> dict | None`
-giving its context (None leaves the section out). The overview imports the callables, never the other way
-round, so an app adds its section by adding a line to settings when it lands.
+(device sections: `(request, organization, device)`) giving its context (None leaves the section out). The
+pages import the callables, never the other way round, so an app adds its section by adding a line to
+portal/contributions.py when it lands.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
 from accounts.models import Organization
+from devices.models import Device
 
 
 class SectionContext(Protocol):
@@ -33,6 +35,26 @@ class RenderedSection:
 def _callable(path: str) -> SectionContext:
     found: SectionContext = import_string(path)
     return found
+
+
+class DeviceSectionContext(Protocol):
+    def __call__(self, request: HttpRequest, organization: Organization, device: Device) -> dict[str, Any] | None: ...
+
+
+@cache
+def _device_callable(path: str) -> DeviceSectionContext:
+    found: DeviceSectionContext = import_string(path)
+    return found
+
+
+def device_sections(request: HttpRequest, organization: Organization, device: Device) -> list[RenderedSection]:
+    """settings.DEVICE_SECTIONS for one device's page (rendered by `{% device_sections %}`)."""
+    sections = []
+    for entry in settings.DEVICE_SECTIONS:
+        context = _device_callable(entry["context"])(request, organization, device)
+        if context is not None:
+            sections.append(RenderedSection(entry["name"], entry["template"], context))
+    return sections
 
 
 def overview_sections(request: HttpRequest, organization: Organization) -> list[RenderedSection]:

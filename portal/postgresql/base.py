@@ -13,6 +13,7 @@ Connection attempts are bounded separately by libpq's `connect_timeout`.
 
 from __future__ import annotations
 
+import time
 from typing import Any, TypeVar
 
 import psycopg
@@ -23,6 +24,9 @@ from portal.logging import database_outage
 
 RV = TypeVar("RV")
 _WAIT_INTERVAL = 0.1  # psycopg's own: how often a wait wakes to notice Ctrl-C
+# A kept connection that served a request cleanly less than this long ago skips the per-request health check
+# (CONN_HEALTH_CHECKS' `SELECT 1`, a round trip that was 14 % of a small push: docs/benchmarks.md).
+HEALTH_CHECK_IDLE_SECONDS = 1.0
 
 
 class DeadlineConnection(psycopg.Connection[Any]):
@@ -62,3 +66,31 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super().__init__(*args, **kwargs)
         answer_timeout = self.settings_dict.get("ANSWER_TIMEOUT")
         self.Database = _Driver(float(answer_timeout) if answer_timeout else None)
+        # close_old_connections() runs this at every request's start and end: at a start, the time since the
+        # last call is how long the connection sat idle.
+        self._touched_at = 0.0
+        self._recently_used = False
+
+    def close_if_health_check_failed(self) -> None:
+        """The health check, only for a connection that sat idle (where a restart or a cut proxy hides).
+
+        A busy connection answered a moment ago; if it died since, its next statement fails (a 503, as during
+        any outage), Django marks it errored and closes it when that request ends (close_if_unusable_or_obsolete),
+        and the next request connects anew. A connection psycopg already knows is broken is closed here.
+        """
+        conn = self.connection
+        if conn is not None and self.health_check_enabled and not self.health_check_done:
+            if conn.broken or conn.closed:
+                self.close()
+                self.health_check_done = True
+                return
+            if self._recently_used:
+                self.health_check_done = True
+                return
+        super().close_if_health_check_failed()
+
+    def close_if_unusable_or_obsolete(self) -> None:
+        now = time.monotonic()
+        self._recently_used = not self.errors_occurred and now - self._touched_at < HEALTH_CHECK_IDLE_SECONDS
+        self._touched_at = now
+        super().close_if_unusable_or_obsolete()

@@ -113,8 +113,10 @@
     };
   }
 
-  async function loadBands(org, start, end) {
-    const answer = await getJson(`/o/${encodeURIComponent(org)}/chart-bands`, { start, end });
+  // `device` (a slug): a device page's charts, whose bands are that device's own (its firing alerts).
+  async function loadBands(org, start, end, device) {
+    const params = device ? { start, end, device } : { start, end };
+    const answer = await getJson(`/o/${encodeURIComponent(org)}/chart-bands`, params);
     return answer.bands.map((band) => ({
       ...band,
       s0: Date.parse(band.start) / 1000,

@@ -137,7 +137,7 @@
   }
 
   async function refreshBands(range) {
-    bands = await B.loadBands(cfg.org, range.start, range.end);
+    bands = await B.loadBands(cfg.org, range.start, range.end, cfg.slug);
     B.showBandsLegend(bands);
     for (const chart of Object.values(charts)) {
       chart.bands = bands;

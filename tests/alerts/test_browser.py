@@ -8,7 +8,7 @@ but no editing controls. Screenshots go to var/screenshots/.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +25,14 @@ from timeseries import Point, get_store
 pytestmark = [pytest.mark.timeout(180), pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture
+def _live(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Playwright's sync API keeps an event loop in this thread; the ORM runs between its calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    settings.RATELIMIT_ENABLE = False
+    settings.TIMESERIES_BACKEND = "sql"
+
+
 def _sign_in(page: Any, base: str, username: str, password: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("Username").fill(username)
@@ -36,11 +44,8 @@ def test_an_admin_creates_a_rule_and_a_silence_and_sees_firing_and_silenced(
     live_server: Any,
     browser: Any,  # noqa: F811 - the fixture imported above
     settings: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    _live: None,
 ) -> None:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    settings.RATELIMIT_ENABLE = False
-    settings.TIMESERIES_BACKEND = "sql"
     org = accounts.organization_create(name="Acme Alerts")
     admin = User.objects.create_user(username="boss", password="boss-pw-123")
     viewer = User.objects.create_user(username="watcher", password="watcher-pw-123")
@@ -130,5 +135,55 @@ def test_an_admin_creates_a_rule_and_a_silence_and_sees_firing_and_silenced(
     assert page.get_by_role("link", name="New rule").count() == 0 and page.get_by_role("link", name="Edit").count() == 0
     page.screenshot(path=str(SHOTS / "alerts-viewer.png"), full_page=True)
     assert page.goto(f"{base}/o/{org.slug}/alerts/rules/new").status == 403  # type: ignore[union-attr]
+    context.close()
+    assert errors == []
+
+
+def test_the_device_page_lists_its_alerts_and_shades_its_own_firing_periods(
+    live_server: Any,
+    browser: Any,  # noqa: F811 - the fixture imported above
+    settings: Any,
+    _live: None,
+) -> None:
+    settings.CHART_BANDS = ["alerts.sections.chart_bands"]
+    org = accounts.organization_create(name="Acme Devices")
+    viewer = User.objects.create_user(username="watcher", password="watcher-pw-123")
+    accounts.membership_grant(user=viewer, organization=org, role=Membership.Role.VIEWER)
+    for name in ("edge-01", "edge-02"):
+        devices.device_create(organization=org, name=name)
+    now = datetime.now(UTC).replace(microsecond=0)
+    # Minutes ago and CPU: both hot 20 minutes ago; 10 minutes ago edge-01 still hot, edge-02 back to normal.
+    minutes = [("edge-01", 20, 97.0), ("edge-02", 20, 97.0), ("edge-01", 10, 97.0), ("edge-02", 10, 10.0)]
+    get_store().write(
+        tenant=str(org.id),
+        points=[
+            Point("cpu", {"device": d}, {"usage_user": v}, int((now - timedelta(minutes=m)).timestamp()) * 10**9)
+            for d, m, v in minutes
+        ],
+    )
+    AlertRule.objects.create(
+        organization=org, name="cpu hot", kind="threshold", measurement="cpu", field="usage_user",
+        aggregation="last", window_seconds=600, operator=">", value=90.0, recipients=["noc@example.com"],
+    )  # fmt: skip
+    evaluate_all(now=now - timedelta(minutes=15))  # both fire
+    evaluate_all(now=now - timedelta(minutes=5))  # edge-02 back at 10 %: resolved; edge-01 still firing
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="UTC")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _sign_in(page, live_server.url, "watcher", "watcher-pw-123")
+    page.wait_for_url(f"{live_server.url}/o/{org.slug}/")
+    legend = "() => Array.from(document.querySelectorAll('#bands-legend li a')).map(a => a.textContent)"
+    for device, state_rows, history in (("edge-01", 1, 1), ("edge-02", 0, 2)):
+        page.goto(f"{live_server.url}/o/{org.slug}/devices/{device}/")
+        page.wait_for_function("document.getElementById('chart-cpu').dataset.bands === '1'")
+        assert page.evaluate(legend) == [f"cpu hot: {device}"]  # its own period, not the other device's
+        rows = page.locator("section[data-section='device-alerts'] tbody tr")
+        assert rows.count() == state_rows
+        if state_rows:
+            assert "cpu hot" in rows.inner_text() and "firing" in rows.inner_text() and "97" in rows.inner_text()
+        kinds = page.locator("section[data-section='device-alert-history'] tbody tr")
+        assert kinds.evaluate_all("rows => rows.map(r => r.dataset.kind)") == ["firing", "resolved"][:history][::-1]
+        page.screenshot(path=str(SHOTS / f"alerts-device-{device}.png"), full_page=True)
     context.close()
     assert errors == []

@@ -43,6 +43,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 CACHE_DB, BROKER_DB = 11, 13
 DEVICE = "edge-walk-01"
+# Calls in flight at once, and the portal's threads to take them: a frozen dependency's calls mostly wait on a
+# socket, so 8 overlap on 2 cores (4 took ~100 s for the nine walks of the fail-open test).
+WALK_THREADS = 8
 FROZEN_BOUND_S = 8.0  # loose: the longest wait is the database's answer deadline + connect timeout
 # route -> method -> (query for GET / body for the rest, content type). Default: see DEFAULT_REQUEST.
 _RULE = '{"name": "walk rule", "kind": "offline", "recipients": ["ops@example.com"]}'
@@ -153,15 +156,15 @@ class Stack:
         )
 
     def walk(self) -> dict[tuple[str, str, str], Answer]:
-        """Every (route, method, credential) once, 4 at a time (the portal's gthread threads): a frozen
-        dependency costs each call its deadline, and in parallel the walk takes a quarter of that."""
+        """Every (route, method, credential) once, WALK_THREADS at a time (the portal's gthread threads): a
+        frozen dependency costs each call its deadline, and in parallel the walk takes 1/WALK_THREADS of that."""
         calls = [(r, m, w) for r in self.routes() for m in r.methods for w in self.credentials]
         destructive = [c for c in calls if c[1] == "delete" or c[0].route in DESTRUCTIVE_ROUTES]
         # Later routes first (a silence before the rule it belongs to); within a route the key, then the session.
         order = {r.route: i for i, r in enumerate(self.routes())}
         destructive.sort(key=lambda c: -order[c[0].route])
         calls = [c for c in calls if c not in destructive]
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        with ThreadPoolExecutor(max_workers=WALK_THREADS) as pool:
             answers = list(pool.map(lambda call: self.call(*call), calls))
         answers += [self.call(*call) for call in destructive]
         self.seed()
@@ -247,7 +250,7 @@ def _stack(
         },
         log_dir=tmp_path,
         workers=1,
-        threads=4,
+        threads=WALK_THREADS,
     )
     cookie = {settings.SESSION_COOKIE_NAME: session.cookies[settings.SESSION_COOKIE_NAME].value}
     credentials = {"key": {"headers": {"Authorization": f"Bearer {key}"}}, "session": {"cookies": cookie}}

@@ -12,10 +12,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from notifications.models import Delivery, Notification
 from portal.periodic_tasks import periodic_tasks_sync
@@ -152,7 +154,13 @@ def _assert_once(traffic: Traffic, services: list[GatewayService], smtp: SmtpSin
             assert all(t <= percent for t in notified), (service.name, percent, notified)
 
 
-def test_two_beats_for_three_minutes_notify_every_crossing_exactly_once(
+# Two 60 s custom periods per service in RUN_SECONDS: the quotas are created FIRST_PERIOD_LEFT seconds before
+# their first period ends, and 2.5 % a second takes each period past 100 % in 40 s.
+RUN_SECONDS = 85
+FIRST_PERIOD_LEFT = 42
+
+
+def test_two_beats_notify_every_crossing_of_two_periods_exactly_once(
     redis_broker: Broker,
     start_celery: Callable[..., CeleryProcess],
     org: Any,
@@ -161,16 +169,18 @@ def test_two_beats_for_three_minutes_notify_every_crossing_exactly_once(
     smtp_server: SmtpSink,
     hooks: WebhookReceiver,
 ) -> None:
-    """Two django-celery-beat processes and two workers for 180 s (the issue's 3 minutes; the test takes ~3.5 min).
+    """Two django-celery-beat processes and two workers, both beats ticking every second, for RUN_SECONDS (85 s;
+    the test takes ~1.7 min).
 
-    Three services, each with a 60 s custom-period quota that its traffic crosses 80, 90 and 100 % of in every
-    period: nine or more crossings, each of which both beats' ticks race to scrape, evaluate and deliver.
+    Six services, each with a 60 s custom-period quota that its traffic crosses 80, 90 and 100 % of in each of
+    its two periods (a rollover between them): 36 crossings (the issue's 3 minutes with three services had 27),
+    each of which both beats' ticks race to scrape, evaluate and deliver.
     """
     node, _target, services = _metered(
         org,
         kong_node,
         make_target,
-        ["svc-a", "svc-b", "svc-c"],
+        [f"svc-{letter}" for letter in "abcdef"],
         period="custom",
         period_seconds=60,
         limit_bytes=50_000,
@@ -179,15 +189,20 @@ def test_two_beats_for_three_minutes_notify_every_crossing_exactly_once(
     periodic_tasks_sync(definitions=EVERY_SECOND)
     env = _env(smtp_server)
     processes = [start_celery(role, redis_broker, env=env) for role in ("worker", "worker", "beat", "beat")]
-    traffic = Traffic(node, [s.kong_service for s in services], step=500, every=0.5).start()  # 2 % a second
-    time.sleep(180)
+    # A custom period runs from the quota's creation: as if created (60 - FIRST_PERIOD_LEFT) s before the traffic.
+    created = timezone.now() - timedelta(seconds=60 - FIRST_PERIOD_LEFT)
+    Quota.objects.filter(service__in=services).update(created_at=created)
+    traffic = Traffic(node, [s.kong_service for s in services], step=625, every=0.5).start()  # 2.5 % a second
+    time.sleep(RUN_SECONDS)
     traffic.stop()
     wait_for(lambda: _counted_everything(traffic, services), 60, "the last bytes to be counted", *processes)
     wait_for(_delivered, 60, "every delivery to be sent", *processes)
     for beat in processes[2:]:  # both beats really ticked
-        assert beat.log().count("Sending due task quotas-scrape-due") > 60, beat.log()[-2000:]
+        assert beat.log().count("Sending due task quotas-scrape-due") > RUN_SECONDS // 3, beat.log()[-2000:]
     _assert_once(traffic, services, smtp_server, hooks)
-    assert Notification.objects.count() >= 9
+    # Each service's two periods both notified (the highest threshold crossed in each: see _assert_once).
+    periods = Counter(key.rsplit(":", 1)[0] for key in Notification.objects.values_list("dedup_key", flat=True))
+    assert len(periods) == 2 * len(services), periods
 
 
 def test_broker_cut_and_redis_restarted_during_a_quota_run_lose_and_double_nothing(

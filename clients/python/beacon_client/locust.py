@@ -9,6 +9,9 @@ What Locust does, and so what this plugin does (read from Locust 2.4x's source, 
 - The master's test_stop fires before the workers' last stats arrive, so a headless run commits on `quitting`
   (after the master's own quitting listener has collected them); a web-UI run commits after test_stop once the
   runner has stopped and the workers have reported. Each Start in the web UI is a new run.
+- A Start replaces runner.stats.entries and .total with new objects (clear_all) before test_start fires, and a
+  Start may come before the previous run's commit (within WORKER_REPORT_WAIT of its Stop): each run keeps the
+  objects that were current when it started, and a commit is of one run, never of "whichever run is current".
 - RequestStats.serialize_stats() resets what it serializes (Locust's --json would then print []): the plugin
   reads stats.entries and stats.total and never serializes them.
 - Exit code: Locust's own (1 when a request failed); 3 when a --beacon-check failed (as locust-plugins does).
@@ -132,18 +135,28 @@ class _Interval:
         }
 
 
+class _Run:
+    """One registered run: its uuid, the stats objects Locust filled for it, its report loop and its commit."""
+
+    def __init__(self, uuid: str, stats: Any) -> None:
+        self.uuid = uuid
+        # References, not copies: Locust goes on adding to these until the next Start swaps in new ones.
+        self.entries = stats.entries
+        self.total = stats.total
+        self.interval = _Interval()
+        self.stopping = threading.Event()
+        self.committed = False
+
+
 class Reporter:
-    """One process's link to Beacon; a run per test_start, committed once."""
+    """One process's link to Beacon; a run per test_start, each committed once."""
 
     def __init__(self, environment: Any, options: Any) -> None:
         self.environment = environment
         self.options = options
         self.client = LoadTests(Connection(options.beacon_url, options.beacon_key, timeout=5.0))
-        self.run: Optional[str] = None
-        self.committed = True
+        self.current: Optional[_Run] = None
         self.lock = threading.Lock()
-        self.interval = _Interval()
-        self.stopping = threading.Event()
         self.failing = False
         self.answer: Optional[Dict[str, Any]] = None
 
@@ -166,9 +179,8 @@ class Reporter:
         checks = list(options.beacon_check or [])
         checks += [c.strip() for c in os.environ.get("BEACON_CHECKS", "").split(",") if c.strip()]
         tags = dict(t.split("=", 1) for t in (options.beacon_tag or []) if "=" in t)
-        self.interval = _Interval()
-        self.stopping = threading.Event()
-        self.run = self._retrying(
+        stats = environment.runner.stats  # this run's objects: test_start fires right after clear_all()
+        uuid = self._retrying(
             "registering the run",
             lambda: self.client.register(
                 plan=plan_name(options),
@@ -183,34 +195,25 @@ class Reporter:
                 locust_version=locust.__version__,
             ),
         )
-        if self.run is None:
+        if uuid is None:
+            self.current = None
             return
-        self.committed = False
-        logger.info("Beacon: run %s registered (plan %s)", self.run, plan_name(options))
-        thread = threading.Thread(target=self._report_loop, args=(self.stopping,), daemon=True)
-        thread.start()
+        run = self.current = _Run(uuid, stats)
+        logger.info("Beacon: run %s registered (plan %s)", uuid, plan_name(options))
+        threading.Thread(target=self._report_loop, args=(run,), daemon=True).start()
 
-    def _report_loop(self, stopping: threading.Event) -> None:
-        while not stopping.wait(max(float(self.options.beacon_interval or 5), 0.5)):
-            self.post_stats()
+    def _report_loop(self, run: _Run) -> None:
+        while not run.stopping.wait(max(float(self.options.beacon_interval or 5), 0.5)):
+            self.post_stats(run)
 
-    def post_stats(self) -> None:
-        run = self.run
-        if run is None:
-            return
-        stats = self.environment.runner.stats
-        entries = [d for key, e in list(stats.entries.items()) if (d := self.interval.delta(key, e))]
-        total = self.interval.delta(("\0total", ""), stats.total)
+    def post_stats(self, run: _Run) -> None:
+        entries = [d for key, e in list(run.entries.items()) if (d := run.interval.delta(key, e))]
+        total = run.interval.delta(("\0total", ""), run.total)
         now = time.monotonic()
-        interval, self.interval.at = max(now - self.interval.at, 0.1), now
+        interval, run.interval.at = max(now - run.interval.at, 0.1), now
+        users = int(self.environment.runner.user_count) if run is self.current else 0
         try:
-            self.client.stats(
-                run,
-                interval=round(interval, 3),
-                entries=entries,
-                total=total,
-                users=int(self.environment.runner.user_count),
-            )
+            self.client.stats(run.uuid, interval=round(interval, 3), entries=entries, total=total, users=users)
         except BeaconError as error:
             if not self.failing:
                 logger.warning("Beacon: stats not delivered (%s); the load test goes on, retrying each interval", error)
@@ -220,25 +223,23 @@ class Reporter:
                 logger.info("Beacon: stats delivered again")
             self.failing = False
 
-    def commit(self, exit_code: Optional[int]) -> Optional[Dict[str, Any]]:
+    def commit(self, run: Optional[_Run], exit_code: Optional[int]) -> Optional[Dict[str, Any]]:
         with self.lock:
-            if self.committed or self.run is None:
+            if run is None or run.committed:
                 return None
-            self.committed = True
-        self.stopping.set()
-        run = self.run
-        self.post_stats()  # the last interval, so the charts reach the end
-        stats = self.environment.runner.stats
-        total = stats.total
+            run.committed = True
+        run.stopping.set()
+        self.post_stats(run)  # the last interval, so the charts reach the end
+        total = run.total
         duration = None
         if total.last_request_timestamp and total.start_time:
             duration = max(total.last_request_timestamp - total.start_time, 0)
-        entries = [entry_dict(e) for e in list(stats.entries.values()) if e.num_requests or e.num_failures]
+        entries = [entry_dict(e) for e in list(run.entries.values()) if e.num_requests or e.num_failures]
         state = "failed" if exit_code is not None and exit_code >= 2 else "completed"
         answer = self._retrying(
             "committing the run",
             lambda: self.client.commit(
-                run,
+                run.uuid,
                 entries=entries,
                 total=entry_dict(total),
                 duration=duration,
@@ -253,9 +254,8 @@ class Reporter:
         return answer
 
     def finish_previous(self) -> None:
-        """A web-UI Start while the previous run is still uncommitted: commit that one first."""
-        if self.run is not None and not self.committed:
-            self.commit(None)
+        """A web-UI Start before the previous run's commit: commit that one now, from its own stats objects."""
+        self.commit(self.current, None)
 
     def report(self, answer: Dict[str, Any]) -> None:
         out = sys.stderr
@@ -371,6 +371,8 @@ def _test_stop(environment: Any, **_kwargs: Any) -> None:
     if reporter is None or getattr(environment.parsed_options, "headless", False):
         return  # headless: the workers' last stats are not in yet; `quitting` commits
 
+    run = reporter.current  # the run this Stop ends; a Start meanwhile commits it and begins another
+
     def later() -> None:
         runner = environment.runner
         deadline = time.monotonic() + 30
@@ -378,8 +380,8 @@ def _test_stop(environment: Any, **_kwargs: Any) -> None:
             time.sleep(0.2)
         if isinstance(runner, MasterRunner):
             time.sleep(WORKER_REPORT_WAIT)
-        if runner.state == STATE_STOPPED or not isinstance(runner, MasterRunner):
-            reporter.commit(locust_exit_code(environment))
+        if reporter.current is run and (runner.state == STATE_STOPPED or not isinstance(runner, MasterRunner)):
+            reporter.commit(run, locust_exit_code(environment))
 
     threading.Thread(target=lambda: _safely("committing the run", later), daemon=True).start()
 
@@ -391,7 +393,7 @@ def _quitting(environment: Any, **_kwargs: Any) -> None:
         return
 
     def commit() -> None:
-        answer = reporter.commit(locust_exit_code(environment))
+        answer = reporter.commit(reporter.current, locust_exit_code(environment))
         if answer is None:
             answer = reporter.answer  # committed after a web-UI stop
         if answer and answer.get("failed_checks"):
