@@ -130,6 +130,7 @@ def test_full_spool_drops_oldest_and_reports_the_count(rig: Rig) -> None:
     agent = rig.agent(**{**FAST, "interval": 0.1, "flush_interval": 0.1}, collectors="load", spool_max_bytes=4096)
     agent.start()
     assert wait_for(lambda: len(lines_of(rig, "system")) >= 3, 30), agent.log()
+    stopped_at = time.time()
     rig.portal.stop()
     time.sleep(min(OUTAGE_SECONDS, 10))  # ~100 batches of ~300 bytes: far over 4 KiB
     restarted_at = time.time()
@@ -145,11 +146,15 @@ def test_full_spool_drops_oldest_and_reports_the_count(rig: Rig) -> None:
     received = len(lines_of(rig, "system")) + len(lines_of(rig, "beacon_agent"))
     assert received + dropped == 2 * final["collections"]  # each round: one load point + one self point
     assert Counters(str(agent.state_dir / "counters.json"))["dropped_points"] == dropped
-    # The oldest spooled points went: what arrived is the pre-outage run, then one gap, then the rest.
+    # The oldest spooled points went: the first seconds of the outage are missing (dropping the newest would
+    # have kept them and lost the end instead). Under load a slow replay may drop again later (more gaps).
     times = [ts for _tags, _fields, ts in lines_of(rig, "system")]
     assert times == sorted(times)
     gaps = [b - a for a, b in itertools.pairwise(times) if b - a > 1000]
-    assert len(gaps) == 1
+    assert gaps
+    early_outage = [t for t in times if stopped_at + 1 <= t / 1000 <= stopped_at + 3]
+    assert early_outage == [], (early_outage, stopped_at)
+    assert any(stopped_at + 3 < t / 1000 for t in times)
     assert "spool full" in agent.log()
 
 

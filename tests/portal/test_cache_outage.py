@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 REDIS_DB = 11  # this test's own Redis database; keys also carry the random key id
 FAST_S = 0.5  # loose: without socket timeouts and the breaker each request waited about 1 s
+HANG_S = 5.0  # no request hangs on a frozen Redis
 
 
 @pytest.fixture
@@ -83,8 +84,12 @@ def test_frozen_and_cut_redis_costs_milliseconds_and_follows_fail_open(
         outcomes += [_write(portal.url, token, i) for i in range(20)]
         redis_proxy.cut()
         outcomes += [_write(portal.url, token, i) for i in range(10)]
-        for response, seconds in outcomes:
-            assert seconds < FAST_S, seconds
+        # The median, not each request: on a loaded 2-core box one request may be descheduled for a second;
+        # without the timeouts and the breaker every one waited about 1 s (and a frozen Redis hung forever).
+        durations = sorted(seconds for _, seconds in outcomes)
+        assert durations[len(durations) // 2] < FAST_S, durations
+        assert durations[-1] < HANG_S, durations
+        for response, _ in outcomes:
             if fail_open:
                 assert response.status_code == 204, response.text
             else:
