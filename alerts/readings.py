@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from django.db import connection
 from django.db.models.functions import Coalesce
 
 from alerts.models import OPERATORS, AlertRule
@@ -36,7 +37,7 @@ class RuleDevice:
     id: int
     name: str
     slug: str
-    last_data: datetime  # last seen, or created for a device never seen
+    last_data: float  # epoch seconds: last seen, or created for a device never seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +50,22 @@ class Reading:
 
 
 def organization_devices(organization_id: int) -> list[RuleDevice]:
-    """Every device of the organization, read once per evaluation cycle and shared by its rules."""
+    """Every device of the organization, read once per evaluation cycle and shared by its rules. On PostgreSQL
+    the last data comes as epoch seconds: parsing 10,000 timestamps was a quarter of a steady cycle."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, name, slug, EXTRACT(EPOCH FROM COALESCE(last_seen_at, created_at))::float8 "  # noqa: S608
+                f"FROM {Device._meta.db_table} WHERE organization_id = %s",
+                [organization_id],
+            )
+            return [RuleDevice(*row) for row in cursor.fetchall()]
     rows = (
         Device.objects.filter(organization_id=organization_id)
         .annotate(last_data=Coalesce("last_seen_at", "created_at"))
         .values_list("id", "name", "slug", "last_data")
     )
-    return [RuleDevice(*row) for row in rows]
+    return [RuleDevice(pk, name, slug, seen.timestamp()) for pk, name, slug, seen in rows]
 
 
 def rule_devices(rule: AlertRule, everyone: list[RuleDevice]) -> list[RuleDevice]:
@@ -122,14 +132,14 @@ Keep = set[tuple[int, str]] | None
 
 def offline_readings(rule: AlertRule, devices: list[RuleDevice], now: datetime, keep: Keep = None) -> list[Reading]:
     """Seconds since each device's last data; a device never seen counts from its creation. With `keep`, only
-    the silent devices and those kept: a healthy device costs one datetime comparison, no object."""
-    cutoff = now - rule.grace()
+    the silent devices and those kept: a healthy device costs one comparison, no object."""
+    at = now.timestamp()
+    cutoff = at - rule.grace().total_seconds()
     readings = []
     for device in devices:
         bad = device.last_data <= cutoff
         if bad or keep is None or (device.id, "") in keep:
-            silent = round((now - device.last_data).total_seconds(), 1)
-            readings.append(Reading(device.id, "", silent, bad, bad))
+            readings.append(Reading(device.id, "", round(at - device.last_data, 1), bad, bad))
     return readings
 
 

@@ -9,6 +9,7 @@ CPU seconds per function (waits excluded). Not a test.
 
 from __future__ import annotations
 
+import argparse
 import cProfile
 import os
 import pstats
@@ -45,7 +46,12 @@ def _fill_groups(org, count: int) -> None:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    mode = sys.argv[1] if len(sys.argv) > 1 else "push"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("mode", nargs="?", default="push", choices=["push", "inc", "metrics"])
+    parser.add_argument("--all", action="store_true", help="pyinstrument: library frames too")
+    parser.add_argument("--cpu", action="store_true", help="cProfile CPU seconds per function instead")
+    args = parser.parse_args()
+    mode = args.mode
     os.environ.setdefault("CACHE_URL", os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1"
     setup_django_bench_db()
@@ -76,7 +82,7 @@ def main() -> None:
             expect = 200
         method, path, data = requests[0]
         getattr(client, method)(path, data=data, content_type="text/plain")  # warm up
-        profiler: Any = cProfile.Profile(time.process_time) if "--cpu" in sys.argv else Profiler(interval=0.0005)
+        profiler: Any = cProfile.Profile(time.process_time) if args.cpu else Profiler(interval=0.0005)
         started = time.perf_counter()
         with profiler:
             for method, path, data in requests:
@@ -88,12 +94,12 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         print(f"{mode}: {len(requests)} requests in {elapsed:.2f} s: {elapsed / len(requests) * 1000:.2f} ms each")
         print(f"load: {os.getloadavg()[0]:.2f}")
-        if "--cpu" in sys.argv:  # CPU seconds per function (waits on PostgreSQL and Redis excluded)
+        if args.cpu:  # CPU seconds per function (waits on PostgreSQL and Redis excluded)
             stats = pstats.Stats(profiler)
             stats.sort_stats("tottime").print_stats(30)
             stats.sort_stats("cumulative").print_stats(r"registry|portal|accounts", 40)
         else:
-            print(profiler.output_text(unicode=False, color=False, show_all="--all" in sys.argv))
+            print(profiler.output_text(unicode=False, color=False, show_all=args.all))
     finally:
         drop_bench_db()
 
