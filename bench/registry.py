@@ -232,6 +232,11 @@ def main() -> None:
             gateway = Pushgateway().__enter__() if not args.skip_pushgateway else None
             try:
                 stored = 0
+                # Uncounted warm-up (group 0, which the first size fills anyway): without it the first size
+                # measured the workers' first requests (imports, connections) and the 5,000 / 1 ratio read 2.
+                load(beacon.port, token, 1, min(2.0, args.seconds), args.clients, "push")
+                if gateway:
+                    load(gateway.port, None, 1, min(2.0, args.seconds), args.clients, "push")
                 for size in sizes:
                     fill_b = fill(beacon.port, token, stored, size, args.clients)
                     fill_p = fill(gateway.port, None, stored, size, args.clients) if gateway else 0.0
