@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.db import connection
@@ -29,7 +29,6 @@ DEVICE_TAG = "device"
 # organization's whole measurement (grouped by device) and drops other devices here: a filter of thousands
 # of OR terms costs InfluxDB more than the groups it saves.
 DEVICE_FILTER_MAX = 200
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +140,6 @@ def offline_readings(rule: AlertRule, devices: list[RuleDevice], now: datetime, 
         if bad or keep is None or (device.id, "") in keep:
             readings.append(Reading(device.id, "", round(at - device.last_data, 1), bad, bad))
     return readings
-
-
-def whole_range_step(end: datetime) -> timedelta:
-    """A step longer than the time since the epoch: the store's buckets are aligned to the epoch, so every
-    point before `end` falls in the one bucket starting at 0, and the store aggregates the whole window."""
-    return (end - EPOCH) + timedelta(days=1)
 
 
 def _query_key(rule: AlertRule, names: dict[str, int]) -> tuple[Any, ...]:

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organization
+from devices.models import Device
 from loadtests import selectors
 
 OVERVIEW_RECENT = 5
@@ -26,8 +27,11 @@ def running(request: HttpRequest, organization: Organization) -> dict[str, Any]:
     }
 
 
-def chart_bands(organization: Organization, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Each run overlapping [start, end) as {start, end (ISO 8601; a running run ends now), label, url}."""
+def chart_bands(
+    organization: Organization, start: datetime, end: datetime, device: Device | None = None
+) -> list[dict[str, Any]]:
+    """Each run overlapping [start, end) as {start, end (ISO 8601; a running run ends now), label, url}; on every
+    chart, a device's included (`device` is ignored: a run concerns the whole organization)."""
     now = timezone.now()
     bands = []
     for run in selectors.runs_overlapping(organization=organization, start=start, end=end)[:MAX_BANDS]:

@@ -33,12 +33,14 @@ def influxd_available() -> bool:
     return os.access(INFLUXD, os.X_OK)
 
 
-def wait_for_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
-    """Wait until `url`/health answers 200; fail with the end of `log` if the process dies or stalls."""
+def wait_for_health(
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0, path: str = "/health"
+) -> None:
+    """Wait until `url` + `path` answers 200; fail with the end of `log` if the process dies or stalls."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
+            with urllib.request.urlopen(f"{url}{path}", timeout=1) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -280,18 +282,11 @@ class GunicornPortal:
             stdout=self._output,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/health", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                self.close()
-                raise RuntimeError(f"gunicorn did not start: {self.output()[-2000:]}")
-            time.sleep(0.2)
+        try:
+            wait_for_health(self.url, self.process, log_dir / "gunicorn.out")
+        except RuntimeError:
+            self.close()
+            raise
 
     def output(self) -> str:
         return (self.log_dir / "gunicorn.out").read_text(errors="replace")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -39,7 +38,7 @@ from timeseries.base import (
 )
 from timeseries.sql import step_ns, to_ns
 from timeseries.validation import type_conflict_message, validate_points, validate_query
-from timeseries.window import check_numeric
+from timeseries.window import check_numeric, column_converter, validate_window
 
 _KIND = {"float": "float", "integer": "int", "string": "str", "boolean": "bool"}
 
@@ -258,9 +257,7 @@ class InfluxStore:
     ) -> dict[tuple[str, str], dict[tuple[str, ...], FieldValue]]:
         """One SELECT of every aggregate (`mean("usage"), max("usage"), ...`) without GROUP BY time: InfluxDB
         walks each series once for all of them, where one statement per aggregate walked it once each."""
-        for _, agg in aggregates:
-            validate_query(agg, tags, group_by)
-        wanted = validate_query("last", tags, group_by)
+        wanted = validate_window(aggregates, tags, group_by)
         kinds = {field: kind for (_, field), kind in self.field_kinds([measurement]).items()}
         check_numeric(aggregates, kinds)
         known = [(field, agg) for field, agg in aggregates if field in kinds]
@@ -272,7 +269,7 @@ class InfluxStore:
         statement = f"SELECT {select} FROM {quote_ident(measurement)} WHERE {' AND '.join(where)}{tail}"  # noqa: S608
         # Per column: where its values go and how they convert (tens of thousands of groups per statement).
         columns: list[tuple[dict[tuple[str, ...], FieldValue], Callable[[Any], FieldValue]]] = [
-            ({}, _window_convert(kinds[field], agg)) for field, agg in known
+            ({}, column_converter(_convert, kinds[field], agg)) for field, agg in known
         ]
         for series in self.influxql([statement])[0].get("series", []):
             group_tags = series.get("tags", {})
@@ -355,11 +352,6 @@ def _line(tenant: str, point: Point) -> str:
         line.field(name, field_value)
     line.time(point.time_ns, WritePrecision.NS)
     return str(line.to_line_protocol())
-
-
-def _window_convert(kind: str, agg: str) -> Callable[[Any], FieldValue]:
-    """_convert for one column: a float field's aggregates are floats, one call each."""
-    return float if kind == "float" else partial(_convert, kind=kind, agg=agg)
 
 
 def _convert(value: Any, kind: str, agg: str) -> FieldValue:

@@ -32,6 +32,25 @@ _SQL_FUNC = {"mean": "AVG(v)", "min": "MIN(v)", "max": "MAX(v)", "sum": "SUM(v)"
 _LAST = "(array_agg(v ORDER BY t DESC, sid DESC))[1]"
 
 
+def validate_window(
+    aggregates: Sequence[tuple[str, Aggregation]], tags: TagFilter | None, group_by: Sequence[str]
+) -> dict[str, tuple[str, ...]]:
+    """Every aggregation and the filter checked as `query` checks them (StoreQueryInvalid); the filter, normalised."""
+    for _, agg in aggregates:
+        validate_query(agg, tags, group_by)
+    return validate_query("last", tags, group_by)
+
+
+def column_converter(
+    convert: Callable[[Any, str, str], FieldValue], kind: str, agg: str
+) -> Callable[[Any], FieldValue]:
+    """The store's `convert` for one answer column: a float field's aggregates are floats (one builtin call each,
+    over tens of thousands of groups)."""
+    if kind == "float":
+        return float
+    return lambda value: convert(value, kind, agg)
+
+
 def check_numeric(aggregates: Sequence[tuple[str, Aggregation]], kinds: Mapping[str, str]) -> None:
     for field, agg in aggregates:
         if agg != "last" and kinds.get(field) in ("str", "bool"):
@@ -52,9 +71,7 @@ def sql_window_aggregates(
     group_by: Sequence[str] = (),
 ) -> WindowAggregates:
     """SqlStore.window_aggregates: one statement on PostgreSQL; elsewhere `query`'s raw points, aggregated here."""
-    for _, agg in aggregates:
-        validate_query(agg, tags, group_by)
-    wanted = validate_query("last", tags, group_by)
+    wanted = validate_window(aggregates, tags, group_by)
     if connection.vendor != "postgresql":
         return window_aggregates_from_points(
             query, tenant=tenant, measurement=measurement, aggregates=aggregates, start=start, end=end, tags=tags,
@@ -98,7 +115,7 @@ def window_aggregates_postgresql(
         requested = set(aggregates)
         targets = {
             field: [
-                (found[(field, agg)] if (field, agg) in requested else None, _one_value(convert, kind, agg))
+                (found[(field, agg)] if (field, agg) in requested else None, column_converter(convert, kind, agg))
                 for agg in wanted
             ]
             for field in kind_fields
@@ -110,13 +127,6 @@ def window_aggregates_postgresql(
                 if column is not None and value is not None:
                     column[key] = to_value(value)
     return {pair: column for pair, column in found.items() if column}
-
-
-def _one_value(convert: Callable[[Any, str, str], FieldValue], kind: str, agg: str) -> Callable[[Any], FieldValue]:
-    """`convert` for one column: a float field's aggregates are floats (one builtin call each)."""
-    if kind == "float":
-        return float
-    return lambda value: convert(value, kind, agg)
 
 
 def _statement(

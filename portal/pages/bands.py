@@ -2,9 +2,9 @@
 
 Each entry is a dotted path to a callable `(organization, start, end) -> list[dict]` returning the bands that
 overlap [start, end): `{"start", "end"}` (ISO 8601; `end` may be None for "still running"), `"label"`, `"url"`.
-On a device page the charts ask with `device=<slug>`: a source taking a `device` keyword gets the device and
-answers its bands only (alerts: that device's firing periods); the others answer as for any chart (load-test
-runs concern the whole organization).
+Every source also takes `device` (None, or the device whose page the charts are on, from `device=<slug>`): a
+source with per-device bands answers that device's only (alerts: its firing periods); one without (load-test
+runs concern the whole organization) ignores it.
 Gathered here, in the top layer, and handed to the charts' script by `GET /o/<org>/chart-bands`, so the apps
 drawing charts (ingest, quotas) never import the apps providing bands (loadtests) — they are siblings.
 A source that raises or answers something malformed is logged and left out: a band is decoration, and one
@@ -13,7 +13,6 @@ broken source must not blank every chart.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from datetime import UTC, datetime
 from functools import cache
@@ -36,18 +35,15 @@ MAX_BANDS = 200  # per answer: a chart shows a handful; hundreds would be an unr
 
 
 class BandSource(Protocol):
-    def __call__(self, organization: Organization, start: datetime, end: datetime) -> list[dict[str, Any]]: ...
+    def __call__(
+        self, organization: Organization, start: datetime, end: datetime, device: Device | None = None
+    ) -> list[dict[str, Any]]: ...
 
 
 @cache
 def _source(path: str) -> BandSource:
     found: BandSource = import_string(path)
     return found
-
-
-@cache
-def _takes_device(path: str) -> bool:
-    return "device" in inspect.signature(_source(path)).parameters
 
 
 def _iso(value: Any) -> str | None:
@@ -79,11 +75,7 @@ def chart_bands(
     bands: list[dict[str, Any]] = []
     for path in settings.CHART_BANDS:
         try:
-            source = _source(path)
-            if device is not None and _takes_device(path):
-                found = source(organization, start, end, device=device)  # type: ignore[call-arg]
-            else:
-                found = source(organization, start, end)
+            found = _source(path)(organization, start, end, device=device)
             bands.extend(_clean(band, end) for band in found)
         except Exception:  # decoration: log the source, keep the others and the chart
             logger.exception("chart band source %s failed; its bands are left out", path)

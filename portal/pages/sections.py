@@ -8,9 +8,10 @@ portal/contributions.py when it lands.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -19,9 +20,9 @@ from django.utils.module_loading import import_string
 from accounts.models import Organization
 from devices.models import Device
 
-
-class SectionContext(Protocol):
-    def __call__(self, request: HttpRequest, organization: Organization) -> dict[str, Any] | None: ...
+# A section's context callable: `(request, organization)` for the overview, `(request, organization, device)`
+# for a device's page; its dict (or None: leave the section out).
+SectionContext = Callable[..., dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -37,21 +38,11 @@ def _callable(path: str) -> SectionContext:
     return found
 
 
-class DeviceSectionContext(Protocol):
-    def __call__(self, request: HttpRequest, organization: Organization, device: Device) -> dict[str, Any] | None: ...
-
-
-@cache
-def _device_callable(path: str) -> DeviceSectionContext:
-    found: DeviceSectionContext = import_string(path)
-    return found
-
-
 def device_sections(request: HttpRequest, organization: Organization, device: Device) -> list[RenderedSection]:
     """settings.DEVICE_SECTIONS for one device's page (rendered by `{% device_sections %}`)."""
     sections = []
     for entry in settings.DEVICE_SECTIONS:
-        context = _device_callable(entry["context"])(request, organization, device)
+        context = _callable(entry["context"])(request, organization, device)
         if context is not None:
             sections.append(RenderedSection(entry["name"], entry["template"], context))
     return sections

@@ -10,7 +10,7 @@ from accounts.models import Organization
 CALLS: list[tuple[str, datetime, datetime]] = []
 
 
-def runs(organization: Organization, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def runs(organization: Organization, start: datetime, end: datetime, device: Any = None) -> list[dict[str, Any]]:
     """Two runs: one over the window's second tenth to third tenth, one still running since its last tenth."""
     CALLS.append((organization.slug, start, end))
     span = end - start
@@ -30,9 +30,9 @@ def runs(organization: Organization, start: datetime, end: datetime) -> list[dic
     ]
 
 
-def broken(organization: Organization, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def broken(organization: Organization, start: datetime, end: datetime, device: Any = None) -> list[dict[str, Any]]:
     raise RuntimeError("band source down")
 
 
-def malformed(organization: Organization, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def malformed(organization: Organization, start: datetime, end: datetime, device: Any = None) -> list[dict[str, Any]]:
     return [{"label": "no start"}]

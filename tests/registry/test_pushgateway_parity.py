@@ -14,13 +14,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
 from tests.conftest import require_server
-from tests.servers import free_port, stop_process
+from tests.servers import free_port, stop_process, wait_for_health
 
 pytestmark = pytest.mark.django_db
 PUSHGATEWAY = shutil.which("prometheus-pushgateway") or "/usr/bin/prometheus-pushgateway"
@@ -51,28 +52,22 @@ class Pushgateway:
 
 
 @pytest.fixture
-def pushgateway() -> Iterator[Pushgateway]:
+def pushgateway(tmp_path: Path) -> Iterator[Pushgateway]:
     require_server(os.access(PUSHGATEWAY, os.X_OK), "Debian's prometheus-pushgateway is not installed")
     port = free_port()
-    process = subprocess.Popen(
-        [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file=", "--log.level=warn"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path / "pushgateway.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file=", "--log.level=warn"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     gateway = Pushgateway(process, port)
-    deadline = time.monotonic() + 15
-    while True:
-        assert process.poll() is None, "prometheus-pushgateway exited at start"
-        try:
-            with urllib.request.urlopen(gateway.url + "/-/ready", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "prometheus-pushgateway did not become ready in 15 s"
-        time.sleep(0.1)
-    yield gateway
-    stop_process(process)
+    try:
+        wait_for_health(gateway.url, process, log, timeout=15, path="/-/ready")
+        yield gateway
+    finally:
+        stop_process(process)
 
 
 def b64(text: str) -> str:
