@@ -44,7 +44,8 @@ def _usage(request: Request, *, group: str, value: str, rate: str) -> dict[str, 
     window = _get_window(value, period)
     key = cache.make_key(_make_cache_key(group, window, rate, value, ALL))  # the key get_usage would use
     client = client_of(write=True)
-    most = settings.RATELIMIT_LEASE_MAX
+    # Failing closed means Redis decides every request, so an outage refuses at once (docs/reliability.md).
+    most = settings.RATELIMIT_LEASE_MAX if getattr(settings, "RATELIMIT_FAIL_OPEN", True) else 1
     admitted = leases.spend(client, key, limit=limit, life=period + EXPIRATION_FUDGE, most=most)
     return {"limit": limit, "should_limit": not admitted, "time_left": window - int(time.time())}
 
