@@ -53,13 +53,10 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
-# No record carries its caller's file, line, thread or process (no line of ours prints them): the logging
-# HOWTO's "Optimization" switches, which skip a stack walk and three lookups per record (the access log
-# line was a sixth of a small push's CPU, docs/benchmarks.md "Ingest speed").
+# No record carries its caller's file, line or function (no formatter here or in gunicorn prints them): the
+# logging HOWTO's "Optimization" switch, which skips a stack walk per record. Thread and process ids stay:
+# gunicorn's own error-log format prints the process id (%(process)d), and would fail on None.
 logging._srcfile = None  # type: ignore[attr-defined]
-logging.logThreads = False
-logging.logProcesses = False
-logging.logMultiprocessing = False
 
 
 class JsonFormatter(OrjsonFormatter):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -66,6 +67,16 @@ def test_formatter_writes_what_orjson_cannot_encode():
     record.by_id = {1: "a"}  # a non-string key
     data = json.loads(JsonFormatter().format(record))
     assert (data["message"], data["value"], data["by_id"]) == ("big", 2**70, {"1": "a"})
+
+
+def test_records_still_carry_what_gunicorn_and_celery_formats_print():
+    """portal.logging turns off only the caller lookup; gunicorn's `[%(process)d]` failed on a None once."""
+    import gunicorn.glogging
+
+    record = logging.getLogger("beacon.test").makeRecord("beacon.test", logging.ERROR, "x.py", 1, "m", (), None)
+    line = logging.Formatter(gunicorn.glogging.CONFIG_DEFAULTS["formatters"]["generic"]["format"]).format(record)
+    assert f"[{os.getpid()}] [ERROR] m" in line
+    assert logging.Formatter("%(processName)s %(threadName)s %(thread)d").format(record).startswith("MainProcess ")
 
 
 SECRET = "S3cr3t-" + "k" * 30
