@@ -24,7 +24,7 @@ from portal.periodic_tasks import periodic_tasks_sync
 from quotas.models import GatewayService, Quota, UsagePeriod
 from quotas.scraping import scrape_target
 from quotas.simulator import KongNode
-from tests.celery_fixtures import Broker, CeleryProcess
+from tests.celery_fixtures import Broker, CeleryProcess, CeleryStarter
 from tests.notify_servers import SmtpSink, WebhookReceiver
 from tests.proxy import TcpProxy
 from tests.quotas.faults import stored_bytes, wait_for
@@ -162,7 +162,7 @@ FIRST_PERIOD_LEFT = 42
 
 def test_two_beats_notify_every_crossing_of_two_periods_exactly_once(
     redis_broker: Broker,
-    start_celery: Callable[..., CeleryProcess],
+    start_celery: CeleryStarter,
     org: Any,
     kong_node: Callable,
     make_target: Callable,
@@ -188,7 +188,7 @@ def test_two_beats_notify_every_crossing_of_two_periods_exactly_once(
     )
     periodic_tasks_sync(definitions=EVERY_SECOND)
     env = _env(smtp_server)
-    processes = [start_celery(role, redis_broker, env=env) for role in ("worker", "worker", "beat", "beat")]
+    processes = start_celery.all(["worker", "worker", "beat", "beat"], redis_broker, env=env)
     # A custom period runs from the quota's creation: as if created (60 - FIRST_PERIOD_LEFT) s before the traffic.
     created = timezone.now() - timedelta(seconds=60 - FIRST_PERIOD_LEFT)
     Quota.objects.filter(service__in=services).update(created_at=created)
@@ -206,7 +206,7 @@ def test_two_beats_notify_every_crossing_of_two_periods_exactly_once(
 
 
 def test_broker_cut_and_redis_restarted_during_a_quota_run_lose_and_double_nothing(
-    start_celery: Callable[..., CeleryProcess],
+    start_celery: CeleryStarter,
     org: Any,
     kong_node: Callable,
     make_target: Callable,
@@ -233,7 +233,7 @@ def test_broker_cut_and_redis_restarted_during_a_quota_run_lose_and_double_nothi
             org, kong_node, make_target, ["svc-r"], period="daily", limit_bytes=100_000, webhook_url=hooks.url
         )
         periodic_tasks_sync(definitions=EVERY_SECOND)
-        processes += [start_celery(role, broker, env=_env(smtp_server)) for role in ("worker", "beat")]
+        processes += start_celery.all(["worker", "beat"], broker, env=_env(smtp_server))
         traffic = Traffic(node, ["svc-r"], step=1_000, every=0.25).start()  # 4 % a second: 80 % at ~20 s
         time.sleep(8)
         proxy.cut()

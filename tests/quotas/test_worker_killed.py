@@ -24,7 +24,7 @@ from notifications.models import Notification
 from quotas.models import GatewayService, Quota, ScrapeTarget
 from quotas.scraping import scrape_target
 from quotas.tasks import scrape_target as scrape_target_task
-from tests.celery_fixtures import Broker, CeleryProcess
+from tests.celery_fixtures import Broker, CeleryStarter
 from tests.proxy import TcpProxy
 from tests.quotas.faults import kill_pool_child, pool_children, stored_bytes, usage, wait_for
 
@@ -54,7 +54,7 @@ def _waiting_on_notification_insert() -> bool:
 
 def test_worker_killed_mid_scrape_reruns_and_counts_every_byte_once(
     celery_producer: Broker,
-    start_celery: Callable[..., CeleryProcess],
+    start_celery: CeleryStarter,
     shop: GatewayService,
     kong_node: Callable,
     make_target: Callable,
