@@ -77,6 +77,14 @@ class CeleryProcess:
     def stop(self, timeout: float = WARM_SHUTDOWN_SECONDS) -> None:
         stop_process(self.process, timeout=timeout)  # warm: the worker finishes (and acks) its current task
 
+    def kill(self) -> None:
+        """SIGKILL the process and its pool children (its own process group): for when the test is done with it."""
+        if self.process.returncode is not None:
+            return  # reaped already: its group id may belong to another process by now
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
 
 def _redis_up() -> bool:
     import redis
@@ -212,10 +220,7 @@ def start_celery(transactional_db: None, settings: Any, tmp_path: Path) -> Itera
     # 8 s (the consumer's 2 s drain, then the pool's and the timer's joins), which added up to a minute of the
     # suite. A killed process's connections close with it; PostgreSQL ends their sessions before the flush.
     for handle in starter.started:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(handle.process.pid, signal.SIGKILL)
-    for handle in starter.started:
-        handle.process.wait()
+        handle.kill()
 
 
 @pytest.fixture
