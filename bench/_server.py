@@ -51,8 +51,7 @@ def server_cpu(server: Gunicorn) -> dict[str, float]:
     """
     import psycopg
 
-    assert server.proc is not None
-    workers = [int(p) for p in Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()]
+    workers = server.worker_pids()
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         backends = [r[0] for r in admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [BENCH_DB])]
         admin.execute("SELECT pg_stat_clear_snapshot()")
@@ -128,6 +127,10 @@ class Gunicorn:
             "--timeout",
             "120",
         ]
+
+    def worker_pids(self) -> list[int]:
+        assert self.proc is not None
+        return [int(p) for p in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()]
 
     def __enter__(self) -> Gunicorn:
         (ROOT / "var").mkdir(exist_ok=True)

@@ -17,15 +17,25 @@ def wrk_path() -> str | None:
 
 
 def run_wrk(
-    port: int, token: str, *, connections: int, seconds: float, threads: int = 1, health_only: bool = False
+    port: int,
+    token: str,
+    *,
+    connections: int,
+    seconds: float,
+    threads: int = 1,
+    health_only: bool = False,
+    env: dict[str, str] | None = None,
 ) -> dict[str, float]:
-    """{"pushes_per_s", "p50", "p99"} (ms) for keep-alive POSTs (or GET /health) from one wrk process."""
+    """{"pushes_per_s", "p50", "p99"} (ms) for keep-alive POSTs (or GET /health) from one wrk process.
+
+    `env` picks another request mix of the script (BENCH_MODE, BENCH_SIZE: bench/wrk_push.lua).
+    """
     wrk = wrk_path()
     assert wrk is not None
     url = f"http://127.0.0.1:{port}" + ("/health" if health_only else "/api/v2/write")
     # The same script prints the summary line; for /health its request() is not used (no init bodies needed).
     command = [wrk, "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "-s", str(SCRIPT)]
-    env = {**os.environ, "BENCH_TOKEN": token}
+    env = {**os.environ, **(env or {}), "BENCH_TOKEN": token}
     if health_only:
         env["BENCH_WRK_GET"] = "1"
     done = subprocess.run([*command, url], env=env, capture_output=True, text=True, timeout=seconds + 60, check=True)

@@ -7,7 +7,7 @@ The server is the production gunicorn line (bench/_server.py: docs/operations.md
 bench key's rate limit lifted but still counted in Redis. push cost = /health req/s ÷ push req/s.
 
     BENCH_DB=beacon_bench_push .venv/bin/python bench/push.py [--workers 2] [--threads 4] [--connections 16]
-        [--seconds 6] [--rounds 3] [--profile]
+        [--seconds 6] [--rounds 3] [--profile] [--py-spy]
 
 Targets (issue 13, 2-core box): >= 1,000 pushes/s, p99 < 50 ms, push cost <= 2.
 """
@@ -21,6 +21,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import _pyspy
 from bench._common import ROOT, drop_bench_db, machine, setup_django_bench_db
 from bench._server import REDIS_URL, Gunicorn, bench_key, post, server_cpu, server_env, uptime
 from bench._wrk import run_wrk, wrk_path
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="pyinstrument in each worker: var/profile-push.*")
+    parser.add_argument("--py-spy", action="store_true", help="py-spy every worker thread in round 1; print the top")
     args = parser.parse_args()
     if not wrk_path():
         parser.error("wrk is not installed (apt-get install wrk)")
@@ -62,8 +64,15 @@ def main() -> None:
             for number in range(1, args.rounds + 1):
                 load = uptime()
                 before = server_cpu(server)
+                spies = (
+                    _pyspy.start(server.worker_pids(), args.seconds, ROOT / "var")
+                    if args.py_spy and number == 1
+                    else []
+                )
                 push = run_wrk(server.port, token, connections=args.connections, seconds=args.seconds)
                 after = server_cpu(server)
+                for spy in spies:
+                    spy.wait(timeout=60)
                 pushes_done = push["requests"]
                 push["cpu_workers"] = (after["workers"] - before["workers"]) * 1000 / pushes_done
                 push["cpu_postgres"] = (after["postgres"] - before["postgres"]) * 1000 / pushes_done
@@ -96,6 +105,10 @@ def main() -> None:
             f"| {push['pushes_per_s']:,.0f} | {push['p50']:.1f} | {push['p99']:.1f} "
             f"| {health['pushes_per_s']:,.0f} | {health['pushes_per_s'] / push['pushes_per_s']:.2f} |"
         )
+    if args.py_spy:
+        print("\npy-spy, round 1, share of the workers' computing samples (frames on the stack):")
+        for share, frame in _pyspy.top(sorted((ROOT / "var").glob("pyspy-push.*.txt")), 30):
+            print(f"{share * 100:5.1f} %  {frame[:140]}")
     print(f"\nstored: {stored:,} pushed points (≈{pushes:,.0f} answered 204 in the timed rounds + {warm} warm-up)")
     print("Targets: >= 1,000 pushes/s, p99 < 50 ms, push cost <= 2 (same round).")
 

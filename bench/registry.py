@@ -1,10 +1,11 @@
 """Pushgateway-compatible pushes: Beacon (gunicorn, production settings) vs Debian's prometheus-pushgateway.
 
-In one run, the same keep-alive client (--clients processes, one persistent HTTP connection each) PUTs a
-10-gauge group to a random one of N stored groups, for N = 1, 100, 1,000, 5,000 (--sizes), against both
-servers side by side; prints pushes/s, p50/p99 and the ratio Beacon / Pushgateway at each size. Then (Beacon
-only, with a baseline) gauge `inc` with --inc-clients clients vs `GET /health` on the same server, and
-`GET /metrics` with 10,000 gauges + the 5,000 pushed groups (50k series) vs Pushgateway's /metrics.
+In one run, the same keep-alive client (wrk with bench/wrk_push.lua when installed, else Python
+processes; --clients persistent HTTP connections) PUTs a 10-gauge group to a random one of N stored groups,
+for N = 1, 100, 1,000, 5,000 (--sizes), against both servers side by side; prints pushes/s, p50/p99 and
+the ratio Beacon / Pushgateway at each size. Then (Beacon only, with a baseline) gauge `inc` with
+--inc-clients clients vs `GET /health` on the same server, and `GET /metrics` with 10,000 gauges + the
+5,000 pushed groups (50k series) vs Pushgateway's /metrics.
 
     .venv/bin/python bench/registry.py [--sizes 1,100,1000,5000] [--seconds 6] [--clients 4]
         [--workers 2] [--threads 4] [--inc-clients 16] [--skip-pushgateway]
@@ -34,6 +35,7 @@ os.environ.setdefault("BENCH_DB", "beacon_bench_registry")
 
 from bench._common import BENCH_DB, PG_ADMIN_URL, ROOT, drop_bench_db, machine, percentiles, setup_django_bench_db
 from bench._server import Gunicorn, free_port, settings_pepper
+from bench._wrk import run_wrk, wrk_path
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
 GAUGES_PER_GROUP = 10
@@ -123,6 +125,12 @@ def _load(port: int, token: str | None, size: int, seconds: float, mode: str, se
 
 
 def load(port: int, token: str | None, size: int, seconds: float, clients: int, mode: str) -> dict[str, float]:
+    """{"rate", "p50", "p99"} of `clients` keep-alive connections: wrk (bench/wrk_push.lua) when installed,
+    else Python processes (which spend as much CPU per request as a small server does: lower figures)."""
+    if wrk_path():
+        env = {"BENCH_MODE": mode, "BENCH_SIZE": str(size), "BENCH_SEED": str(size)}
+        got = run_wrk(port, token or "", connections=clients, seconds=seconds, env=env)
+        return {"rate": got["pushes_per_s"], "p50": got["p50"], "p99": got["p99"]}
     queue: Any = multiprocessing.Queue()
     procs = [
         multiprocessing.Process(target=_load, args=(port, token, size, seconds, mode, c, queue)) for c in range(clients)
@@ -221,7 +229,7 @@ def main() -> None:
         "API_KEY_PEPPER": settings_pepper(),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "0",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),  # INFO: the access log on, as in production
         "CACHE_URL": REDIS_URL,
         "LOG_DIR": str(ROOT / "var" / "bench-logs"),
     }

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
-from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -29,6 +29,7 @@ from ingest.validation import IngestLimits, PointValidator
 from portal.api import opsmetrics, timeparams
 from portal.api.body import read_body
 from portal.api.errors import ApiError, InvalidRequest
+from portal.api.negotiation import FirstRendererNegotiation
 from portal.api.ratelimit import RateLimitedMixin
 from portal.api.schema import error_responses
 
@@ -58,10 +59,11 @@ class _WriteApi(RateLimitedMixin):
     required_scope = METRICS_WRITE
     authentication_classes = [ApiKeyAuthentication]  # writes are key-only; a browser session cannot write
     parser_classes: list[Any] = []  # the body is read raw by portal.api.body (size caps, gzip)
+    content_negotiation_class = FirstRendererNegotiation
 
     line_protocol_only = False
 
-    def ingest(self, request: Request, *, precision: str) -> Response:
+    def ingest(self, request: Request, *, precision: str) -> HttpResponse:
         try:
             stored = self._ingest(request, precision=precision)
         except ApiError as exc:  # counted for /-/metrics by the answer's code (points unknown: not parsed)
@@ -69,7 +71,7 @@ class _WriteApi(RateLimitedMixin):
             raise
         opsmetrics.BATCHES_STORED.inc()
         opsmetrics.POINTS_STORED.inc(stored)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return HttpResponse(status=204)  # no body: skips DRF's rendering of an empty Response
 
     def _ingest(self, request: Request, *, precision: str) -> int:
         limits = IngestLimits.from_settings()
@@ -121,7 +123,7 @@ class MetricsWriteApi(_WriteApi):
         parameters=[OpenApiParameter("precision", str, enum=list(PRECISION_NS), description="line protocol only")],
         responses=_WRITE_RESPONSES,
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> HttpResponse:
         return self.ingest(request, precision=_precision(request, "ns"))
 
 
@@ -143,7 +145,7 @@ class InfluxWriteApi(_WriteApi):
         ],
         responses=_WRITE_RESPONSES,
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> HttpResponse:
         return self.ingest(request, precision=_precision(request, "ns"))
 
 

@@ -395,12 +395,12 @@ HISTORY_MAX_POINTS = env_int("HISTORY_MAX_POINTS", 1000, minimum=1)
 HISTORY_MAX_GROUPS = env_int("HISTORY_MAX_GROUPS", 50, minimum=1)
 # django-ratelimit: counts live in the default cache (Redis when REDIS_URL/CACHE_URL is set).
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
-RATELIMIT_USE_CACHE = "default"
 RATELIMIT_CACHE_PREFIX = "rl:"
 # Budget per client IP for requests without a valid key (failed authentications count).
 RATELIMIT_ANONYMOUS_RATE = env_str("RATELIMIT_ANONYMOUS_RATE", "60/m")
 # If the cache is down, let traffic through (and log) rather than refuse every write.
 RATELIMIT_FAIL_OPEN = env_bool("RATELIMIT_FAIL_OPEN", True)
+RATELIMIT_LEASE_MAX = env_int("RATELIMIT_LEASE_MAX", 100, minimum=1)  # tokens per Redis call (docs/api.md)
 # After a cache failure, this many seconds pass before the rate limiter tries the cache again.
 CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 1, minimum=0)
 # Retry-After sent with a 503 when the database (or, with RATELIMIT_FAIL_OPEN=0, the cache) is down.

@@ -18,6 +18,7 @@ from accounts.models import ApiKey
 from accounts.tenancy import request_organization
 from portal.api.body import BodyLimits, read_body
 from portal.api.errors import InvalidRequest, NotFound
+from portal.api.negotiation import FirstRendererNegotiation
 from portal.api.ratelimit import RateLimitedMixin
 from portal.api.schema import error_responses
 from registry import pushes, selectors, serializers, services
@@ -223,6 +224,7 @@ class _GaugeOpApi(RateLimitedMixin):
     required_scope = GAUGES_WRITE
     authentication_classes = [ApiKeyAuthentication]
     parser_classes: list[Any] = []
+    content_negotiation_class = FirstRendererNegotiation  # a 204 or a JSON error, whatever is accepted
     sign = 1.0
     fixed: float | None = None  # inc/dec: no body
 

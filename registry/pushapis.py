@@ -17,6 +17,7 @@ from accounts.models import ApiKey
 from accounts.tenancy import request_organization
 from portal.api.body import BodyLimits, read_body
 from portal.api.errors import InvalidRequest, UnsupportedMedia
+from portal.api.negotiation import FirstRendererNegotiation
 from portal.api.ratelimit import RateLimitedMixin
 from portal.api.schema import error_responses
 from registry import pushes, selectors
@@ -104,7 +105,7 @@ class PushApi(RateLimitedMixin):
     required_scope = GAUGES_WRITE
     authentication_classes = KEY_OR_BASIC
     parser_classes: list[Any] = []
-    content_negotiation_class = TextFriendlyNegotiation
+    content_negotiation_class = FirstRendererNegotiation  # an empty 200/202 or a JSON error, whatever is accepted
     job_base64 = False
 
     def _grouping(self, job: str, labels: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey, Organization
+from portal.prepared import prepared_cursor
 from registry import sql
 from registry.grouping import group_labels, grouping_key
 from registry.models import PushGroup, RegistryPolicy
@@ -107,9 +108,9 @@ def _push_known_names(organization_id: int, types: dict[str, str], values: str, 
         f"up AS (INSERT INTO {sql.GROUPS} ({_COLUMNS}) SELECT {values} WHERE (SELECT n FROM ok) = %s {upsert} "
         f"RETURNING 1) SELECT count(*){commit} FROM up"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [_dumps(types), organization_id, *params, len(types)])
-        return bool(cursor.fetchone()[0])
+    cursor = prepared_cursor()  # prepared once per connection (the statement's text is fixed)
+    cursor.execute(statement, [_dumps(types), organization_id, *params, len(types)])
+    return bool(cursor.fetchone()[0])
 
 
 def group_record_failure(*, organization: Organization, grouping: dict[str, str]) -> None:

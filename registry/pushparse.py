@@ -89,12 +89,16 @@ def _owner(sample: str, declared: Mapping[str, str]) -> str:
     return sample
 
 
-def _comment(line: str, number: int, declared: dict[str, str], helps: dict[str, str], seen: Any) -> None:
+def _comment(
+    line: str, number: int, declared: dict[str, str], helps: dict[str, str], seen: Any, good_names: set[str]
+) -> None:
     parts = line[1:].strip().split(None, 2)
     if len(parts) < 2 or parts[0] not in ("HELP", "TYPE"):
         return  # any other comment
     name = parts[1]
-    check_metric_name(name, where=f"body line {number}")
+    if name not in good_names:
+        check_metric_name(name, where=f"body line {number}")
+        good_names.add(name)
     rest = parts[2] if len(parts) > 2 else ""
     if parts[0] == "TYPE":
         kind = rest.strip()
@@ -117,12 +121,14 @@ def parse_push(text: str, grouping: Mapping[str, str], limits: Limits) -> Parsed
     helps: dict[str, str] = {}
     families: dict[str, list[Any]] = {}  # name -> [type, [lines], {(sample, labels)}]
     series = 0
+    good_names: set[str] = set()  # names and label names checked once per push, not once per line
+    good_label_names: set[str] = set()
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
         if not line:
             continue
         if line[0] == "#":
-            _comment(line, number, declared, helps, families)
+            _comment(line, number, declared, helps, families, good_names)
             continue
         found = _SAMPLE.match(line)
         if not found:
@@ -134,14 +140,16 @@ def parse_push(text: str, grouping: Mapping[str, str], limits: Limits) -> Parsed
                 raise InvalidRequest(f"body line {number}: expected a timestamp in ms, got {timestamp[:40]!r}")
             raise PushRefused(f"body line {number}: pushed metrics must not have timestamps")
         owner = _owner(sample, declared)
-        check_metric_name(owner, where=f"body line {number}")
+        if owner not in good_names:
+            check_metric_name(owner, where=f"body line {number}")
+            good_names.add(owner)
         labels = _labels(label_text, number) if label_text else {}
         series += 1
         if series > limits.max_series:
             raise TooLarge(f"more than {limits.max_series} series in one push (REGISTRY_PUSH_MAX_SERIES)")
         labels.update(grouping)
         labels.setdefault("instance", "")
-        check_labels(labels, limits, where=f"body line {number}")
+        check_labels(labels, limits, where=f"body line {number}", known=good_label_names)
         family = families.get(owner)
         if family is None:
             family = families[owner] = [declared.get(owner, "untyped"), [], set()]

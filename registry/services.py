@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Organization
 from portal.api.errors import Conflict, InvalidRequest, NotFound
+from portal.prepared import prepared_cursor
 from registry import sql
 from registry.models import Gauge, Kind
 from registry.textformat import Limits, check_labels, check_metric_name, finite, render_labels
@@ -129,12 +130,15 @@ def _update(
     )
     stamp = sql.ts(now)
     api_key_id = api_key.id if api_key is not None else None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            statement,
-            [params[0], stamp, api_key_id, stamp, organization.id, name, labels_key(labels), stamp, *params[1:]],
-        )
+    values = [params[0], stamp, api_key_id, stamp, organization.id, name, labels_key(labels), stamp, *params[1:]]
+    if sql.is_postgres():  # prepared once per connection, on its kept cursor (an inc is this one statement)
+        cursor = prepared_cursor()
+        cursor.execute(statement, values)
         row = cursor.fetchone()
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, values)
+            row = cursor.fetchone()
     return None if row is None else float(row[0])
 
 

@@ -35,12 +35,17 @@ def check_metric_name(name: str, *, where: str) -> None:
         raise InvalidRequest(f"{where}: {name!r} is written by Beacon itself; choose another name")
 
 
-def check_labels(labels: Mapping[str, str], limits: Limits, *, where: str) -> None:
+def check_labels(labels: Mapping[str, str], limits: Limits, *, where: str, known: set[str] | None = None) -> None:
+    """`known`: label names already found proper (a push repeats the same few on every line); filled here."""
     if len(labels) > limits.max_labels:
         raise InvalidRequest(f"{where}: {len(labels)} labels; the limit is {limits.max_labels} (REGISTRY_MAX_LABELS)")
     for name, value in labels.items():
-        if not isinstance(name, str) or not LABEL_NAME.match(name) or name.startswith("__") or len(name) > 200:
+        if known is not None and name in known:
+            pass
+        elif not isinstance(name, str) or not LABEL_NAME.match(name) or name.startswith("__") or len(name) > 200:
             raise InvalidRequest(f"{where}: improper label name {str(name)[:80]!r}")
+        elif known is not None:
+            known.add(name)
         if not isinstance(value, str):
             raise InvalidRequest(f"{where}: label {name!r} must be a string")
         if len(value) > limits.max_label_value:
@@ -51,6 +56,8 @@ def check_labels(labels: Mapping[str, str], limits: Limits, *, where: str) -> No
 
 
 def escape(value: str) -> str:
+    if "\\" not in value and "\n" not in value and '"' not in value:  # the common case: three scans, no copies
+        return value
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 

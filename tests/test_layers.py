@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "portal.logging": 1,
     "portal.migration_ops": 1,
     "portal.netguard": 1,  # the SSRF guard for outbound URLs (webhooks, scrape targets)
+    "portal.prepared": 1,  # the kept preparing cursor of the hot one-statement writes
     "accounts": 2,
     "devices": 3,
     "timeseries": 4,

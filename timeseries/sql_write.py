@@ -5,12 +5,14 @@ Kept apart from `timeseries/sql.py` (the store's logic: types, series, transacti
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.db import connection
 
+from portal.prepared import prepared_cursor
 from timeseries.base import Point
 
 COLUMN = {"float": "value_float", "int": "value_int", "str": "value_str", "bool": "value_bool"}
@@ -23,6 +25,7 @@ UPSERT = "ON CONFLICT (series_id, field, time_ns) DO UPDATE SET " + ", ".join(
 Rows = dict[tuple[int, str, int], tuple[Any, ...]]
 
 
+@functools.lru_cache(maxsize=1024)  # the group commit's statements hold 1..GroupCommit.max_rows rows
 def values_upsert(count: int) -> str:
     """One multi-row `INSERT ... ON CONFLICT DO UPDATE` for `count` rows (unique per key, as DO UPDATE needs)."""
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * count)
@@ -66,43 +69,18 @@ def staged_upsert(raw: Any, rows: dict[tuple[int, str, int], tuple[Any, ...]], n
     )
 
 
-_preparing_cursor: Any = None
-
-
-def prepared_execute(cursor: Any, sql: str, params: Sequence[Any]) -> None:
-    """Run `sql` as a prepared statement (server-side binding; prepared on first use per connection).
-
-    Django turns psycopg's automatic preparing off (for transaction-mode poolers; PgBouncer >= 1.21 handles
-    protocol-level prepared statements), so this cursor asks for it; Django wraps it like any cursor of the
-    connection (query log, execute wrappers, error translation).
-    """
-    global _preparing_cursor
-    if _preparing_cursor is None:  # built on first use: the SQLite store never imports the Postgres backend
-        from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
-
-        class PreparingCursor(ServerBindingCursor):  # type: ignore[misc]
-            def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-                return super().execute(query, params, prepare=True)
-
-        _preparing_cursor = PreparingCursor
-    with connection._prepare_cursor(_preparing_cursor(cursor.cursor.connection)) as bound:  # type: ignore[attr-defined]
-        bound.execute(sql, params)
-
-
 def upsert_rows(rows: Rows, *, small: bool) -> None:
     """Insert or overwrite `rows` ({(series, field, time): row}) on the current connection."""
     names, upsert = VALUE_COLUMNS, UPSERT
+    if small and connection.vendor == "postgresql":
+        # One statement, one round trip; rows are already unique per key, as ON CONFLICT DO UPDATE needs.
+        # Server-side binding, prepared once per connection and row count (a push repeats the same few
+        # shapes): no client-side quoting, no parse/plan per push.
+        prepared_cursor().execute(values_upsert(len(rows)), [value for row in rows.values() for value in row])
+        return
     with connection.cursor() as cursor:
         if small:
-            # One statement, one round trip; rows are already unique per key, as ON CONFLICT DO UPDATE needs.
-            sql = values_upsert(len(rows))
-            params = [value for row in rows.values() for value in row]
-            if connection.vendor == "postgresql":
-                # Server-side binding, prepared once per connection and row count (a push repeats the same
-                # few shapes): no client-side quoting, no parse/plan per push.
-                prepared_execute(cursor, sql, params)
-            else:
-                cursor.execute(sql, params)
+            cursor.execute(values_upsert(len(rows)), [value for row in rows.values() for value in row])
         elif connection.vendor == "postgresql":
             # Binary COPY into a per-connection temp table, then one set-based upsert: measured ~2x
             # faster than INSERT ... unnest(arrays) with Django's client-side parameter binding.

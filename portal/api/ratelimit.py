@@ -4,13 +4,13 @@ Counts live in the default cache, so every worker and host behind the same Redis
 shares them. A failed authentication spends the IP's budget, which slows key guessing.
 
 The windows, keys and answers are django-ratelimit's (`get_usage`); on Redis (django-redis) the count is
-spent by one Lua script (INCR, and EXPIRE on the first hit) in one round trip, instead of get_usage's
-SET NX then INCR (two or three round trips: a third of a small push's time, docs/benchmarks.md).
+spent by one Lua script in one round trip, instead of get_usage's SET NX then INCR (two or three round
+trips: a third of a small push's time, docs/benchmarks.md), and a busy key's process leases up to 1 % of
+its budget per call (portal/api/ratelease.py), so it asks Redis once per lease instead of once per request.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Any
 
@@ -18,7 +18,6 @@ from django.conf import settings
 from django.core.cache import caches
 from django_ratelimit import ALL
 from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key, _split_rate, get_usage
-from redis.exceptions import NoScriptError
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -26,26 +25,18 @@ from rest_framework.views import APIView
 from portal.api.errors import InvalidRequest, RateLimited, Unavailable
 from portal.api.opsmetrics import RATE_LIMITED
 from portal.api.permissions import Grant, request_grant
+from portal.api.ratelease import leases
 from portal.logging import cache_outage
 
 KEY_GROUP = "beacon.api-key"
 IP_GROUP = "beacon.anonymous-ip"
 
-# KEYS[1] the counter, ARGV[1] its life in seconds. Atomic in Redis, so the count is exact across workers and
-# hosts, and a counter never lives without its expiry.
-_SPEND_LUA = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
-"""
-_SPEND_SHA = hashlib.sha1(_SPEND_LUA.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
-
 
 def _usage(request: Request, *, group: str, value: str, rate: str) -> dict[str, Any] | None:
-    """django-ratelimit's get_usage(..., increment=True) answer, in one Redis round trip where possible."""
+    """django-ratelimit's get_usage(..., increment=True) answer, in at most one Redis round trip."""
     if not getattr(settings, "RATELIMIT_ENABLE", True):
         return None
-    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]  # django-ratelimit's setting
     client_of = getattr(getattr(cache, "client", None), "get_client", None)  # django-redis only
     if client_of is None:  # LocMem (the one-process demo) or another backend: django-ratelimit itself
         return get_usage(request._request, group=group, key=lambda _g, _r: value, rate=rate, increment=True)
@@ -53,14 +44,10 @@ def _usage(request: Request, *, group: str, value: str, rate: str) -> dict[str, 
     window = _get_window(value, period)
     key = cache.make_key(_make_cache_key(group, window, rate, value, ALL))  # the key get_usage would use
     client = client_of(write=True)
-    life = period + EXPIRATION_FUDGE
-    # One EVALSHA sent straight through the client (redis-py's Script object costs a tenth of a small push's
-    # CPU in argument shuffling); EVAL loads it when this Redis does not know it yet (new, restarted, flushed).
-    try:
-        count = int(client.execute_command("EVALSHA", _SPEND_SHA, 1, key, life))
-    except NoScriptError:
-        count = int(client.execute_command("EVAL", _SPEND_LUA, 1, key, life))
-    return {"count": count, "limit": limit, "should_limit": count > limit, "time_left": window - int(time.time())}
+    # Failing closed means Redis decides every request, so an outage refuses at once (docs/reliability.md).
+    most = settings.RATELIMIT_LEASE_MAX if getattr(settings, "RATELIMIT_FAIL_OPEN", True) else 1
+    admitted = leases.spend(client, key, limit=limit, life=period + EXPIRATION_FUDGE, most=most)
+    return {"limit": limit, "should_limit": not admitted, "time_left": window - int(time.time())}
 
 
 def _spend(request: Request, *, group: str, value: str, rate: str) -> dict[str, Any] | None:

@@ -177,3 +177,40 @@ def test_warm_write_with_a_new_series_or_field_takes_the_transaction() -> None:
     assert FieldType.objects.filter(tenant=TENANT, field="w", kind="int").count() == 1
     assert _values(store, "v", {"host": "y"}) == [(NS0 + 1, 3.0)]
     assert _values(store, "w") == [(NS0 + 1, 4)]
+
+
+def _kept_cursor() -> object:
+    return getattr(connection.connection, "_beacon_preparing_cursor", None)
+
+
+def test_small_writes_share_one_kept_cursor_per_connection_and_survive_a_reconnect() -> None:
+    store = SqlStore()
+    store.write(tenant=TENANT, points=[Point("cpu", {"host": "k"}, {"v": 1.0}, NS0)])  # the series is new
+    store.write(tenant=TENANT, points=[Point("cpu", {"host": "k"}, {"v": 2.0}, NS0 + 1)])  # warm: the kept cursor
+    kept = _kept_cursor()
+    store.write(tenant=TENANT, points=[Point("cpu", {"host": "k"}, {"v": 3.0}, NS0 + 2)])
+    assert _kept_cursor() is kept  # not one cursor per write
+    connection.close()  # as a worker's connection is recycled (CONN_MAX_AGE, an outage)
+    store.write(tenant=TENANT, points=[Point("cpu", {"host": "k"}, {"v": 4.0}, NS0 + 3)])
+    assert _kept_cursor() is not kept  # a new connection gets its own
+    assert kept.connection.closed  # the old cursor went with its connection
+    assert _values(store, "v", {"host": "k"}) == [(NS0, 1.0), (NS0 + 1, 2.0), (NS0 + 2, 3.0), (NS0 + 3, 4.0)]
+
+
+def test_remembered_names_and_series_keys_are_exact() -> None:
+    from timeseries import validation
+    from timeseries.sql import series_key
+
+    store = SqlStore()
+    bad = "ends-with\\"
+    for _ in range(2):  # refused both times: a bad text is never remembered
+        with pytest.raises(StoreError, match="ends with a backslash"):
+            store.write(tenant=TENANT, points=[Point("cpu", {"host": bad}, {"v": 1.0}, NS0)])
+    assert bad not in validation._GOOD_TAG_TEXTS
+    store.write(tenant=TENANT, points=[Point("cpu", {"b": "2", "a": "1"}, {"v": 1.0}, NS0)])
+    store.write(tenant="302", points=[Point("cpu", {"a": "1", "b": "2"}, {"v": 2.0}, NS0)])
+    remembered = {cheap[0]: key for cheap, key in store._keys.items() if cheap[2] == (("a", "1"), ("b", "2"))}
+    # The memo answers what series_key computes, per tenant, whatever the tags' order.
+    assert remembered == {t: series_key(t, "cpu", {"a": "1", "b": "2"}) for t in (TENANT, "302")}
+    assert remembered[TENANT] != remembered["302"]
+    assert Series.objects.filter(measurement="cpu", tags={"a": "1", "b": "2"}).count() == 2

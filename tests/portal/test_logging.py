@@ -60,6 +60,14 @@ def test_formatter_emits_one_json_object_with_request_id():
     assert "org" not in data and "key_id" not in data
 
 
+def test_formatter_writes_what_orjson_cannot_encode():
+    record = logging.LogRecord("beacon.test", logging.INFO, __file__, 1, "big", (), None)
+    record.value = 2**70  # beyond orjson's 64-bit integers
+    record.by_id = {1: "a"}  # a non-string key
+    data = json.loads(JsonFormatter().format(record))
+    assert (data["message"], data["value"], data["by_id"]) == ("big", 2**70, {"1": "a"})
+
+
 SECRET = "S3cr3t-" + "k" * 30
 KEY_ID = "0123456789abcdef"
 

@@ -1,5 +1,6 @@
 """The rate limiter's one-round-trip Lua counter on a real Redis: exact counts under concurrency, the key and
-window django-ratelimit would use, its expiry, and RATELIMIT_FAIL_OPEN both ways with Redis unreachable."""
+window django-ratelimit would use, its expiry, a busy key's per-process leases (one round trip per lease,
+never more admitted than the budget), and RATELIMIT_FAIL_OPEN both ways with Redis unreachable."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from rest_framework.test import APIClient
 from accounts import services as accounts
 from accounts.models import Organization
 from ingest.scopes import METRICS_WRITE
+from portal.api.ratelease import Leases, leases
 from portal.api.ratelimit import KEY_GROUP
 from portal.logging import cache_outage
 from timeseries.models import DataPoint
@@ -38,6 +40,7 @@ def redis_cache(settings: Any) -> Iterator[str]:
 def _cache_up() -> Iterator[None]:
     cache_outage.up()
     cache_outage.retry_at = 0.0
+    leases.clear()  # no test spends another's tokens (their keys differ anyway: a per-test prefix)
     yield
     cache_outage.up()
     cache_outage.retry_at = 0.0
@@ -103,6 +106,86 @@ def test_one_redis_command_per_request(redis_cache: str, org: Organization, monk
     assert statuses == [204, 204, 204, 429]
     assert sent == ["EVALSHA"] * 3  # one round trip each; no SET NX + INCR (+ GET) as get_usage did
     assert int(redis.Redis.from_url(REDIS_DB_URL).get(_counter_key(issued, "3/m")) or 0) == 4
+
+
+def _spy_commands(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    sent: list[str] = []
+    real = redis.Redis.execute_command
+
+    def spy(self: redis.Redis, *args: Any, **options: Any) -> Any:
+        sent.append(str(args[0]).upper())
+        return real(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", spy)
+    return sent
+
+
+@pytest.mark.django_db
+def test_a_busy_key_asks_redis_once_per_lease(
+    redis_cache: str, org: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issued = accounts.api_key_issue(organization=org, name="busy", scopes=[METRICS_WRITE], rate_limit="1000/m")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issued.plaintext}")
+    sent = _spy_commands(monkeypatch)
+    now = int(time.time())
+
+    def push(i: int) -> int:
+        line = f"m,device=d v={i} {now - 60 + i}"
+        return int(client.post("/api/v2/write?precision=s", data=line, content_type="text/plain").status_code)
+
+    statuses = [push(i) for i in range(10)]
+    by_ten = [c for c in sent if c != "EVAL"]  # EVAL only if this Redis had not loaded the script yet
+    counter = redis.Redis.from_url(REDIS_DB_URL)
+    key = _counter_key(issued, "1000/m")
+    assert statuses == [204] * 10
+    assert by_ten == ["EVALSHA"]  # one lease of 1 % (10 tokens) for ten requests
+    assert int(counter.get(key) or 0) == 10  # Redis counted the whole lease when it handed it out
+    sent.clear()
+    assert push(10) == 204  # the eleventh needs the next lease
+    assert sent == ["EVALSHA"]
+    assert int(counter.get(key) or 0) == 20
+    assert DataPoint.objects.count() == 11
+
+
+@pytest.mark.django_db
+def test_lease_max_one_counts_every_request(
+    redis_cache: str, org: Organization, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.RATELIMIT_LEASE_MAX = 1
+    issued = accounts.api_key_issue(organization=org, name="busy", scopes=[METRICS_WRITE], rate_limit="1000/m")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issued.plaintext}")
+    sent = _spy_commands(monkeypatch)
+    now = int(time.time())
+    for i in range(5):
+        line = f"m,device=d v={i} {now - 60 + i}"
+        assert client.post("/api/v2/write?precision=s", data=line, content_type="text/plain").status_code == 204
+    assert [c for c in sent if c != "EVAL"] == ["EVALSHA"] * 5
+    assert int(redis.Redis.from_url(REDIS_DB_URL).get(_counter_key(issued, "1000/m")) or 0) == 5
+
+
+def test_leases_of_many_processes_never_admit_more_than_the_budget(redis_cache: str) -> None:
+    """Three processes' leases (250/window: 2 tokens a lease) spending in turn until each is refused."""
+    client = redis.Redis.from_url(REDIS_DB_URL)
+    key = f"{redis_cache}:lease-test"
+    processes = [Leases(), Leases(), Leases()]
+    admitted = [0, 0, 0]
+    refused = [False, False, False]
+    while not all(refused):
+        for n, process in enumerate(processes):
+            if refused[n]:
+                continue
+            if process.spend(client, key, limit=250, life=60, most=100):
+                admitted[n] += 1
+            else:
+                refused[n] = True
+    assert sum(admitted) == 250  # every token handed out was used, none twice, none beyond the budget
+    assert min(admitted) > 0  # and all three shared the budget
+    assert int(client.get(key) or 0) == 253  # the budget plus each process's refused request
+    assert 0 < client.ttl(key) <= 60
+    late = Leases()  # a process arriving after the budget is spent is refused at once
+    assert late.spend(client, key, limit=250, life=60, most=100) is False
 
 
 def _closed_port() -> int:
