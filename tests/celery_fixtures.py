@@ -12,18 +12,21 @@ since a plain `db` test's rows sit in a transaction other processes cannot see).
 - `celery_producer` (function): points this test process's Celery app (task.delay, apply_async) and
   settings (/health/ready's broker check) at `celery_broker`, restored afterwards.
 - `start_celery` (function): factory `start_celery("worker" | "beat", broker, env={...}) -> CeleryProcess`,
-  waits until the process is up; every process started is stopped at teardown (all at once, warm).
+  waits until the process is up; `start_celery.all(["worker", "beat"], broker, env={...})` starts several and
+  waits for them together. Every process started is killed at teardown.
 - `celery_worker`, `celery_beat` (function): a worker / a beat (ticking every second) on `celery_broker`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +34,7 @@ from typing import Any
 import pytest
 
 from portal.broker import filesystem_transport_options
-from tests.servers import stop_process, stop_processes
+from tests.servers import stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 CELERY = ROOT / ".venv" / "bin" / "celery"
@@ -73,6 +76,14 @@ class CeleryProcess:
 
     def stop(self, timeout: float = WARM_SHUTDOWN_SECONDS) -> None:
         stop_process(self.process, timeout=timeout)  # warm: the worker finishes (and acks) its current task
+
+    def kill(self) -> None:
+        """SIGKILL the process and its pool children (its own process group): for when the test is done with it."""
+        if self.process.returncode is not None:
+            return  # reaped already: its group id may belong to another process by now
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
 
 def _redis_up() -> bool:
@@ -152,9 +163,46 @@ def _database_url(settings: Any) -> str:
     return f"postgres://{user}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
+class CeleryStarter:
+    """What `start_celery` yields: starts worker/beat processes on the test database and remembers them."""
+
+    def __init__(self, base_env: dict[str, str], log_dir: Path) -> None:
+        self.base_env, self.log_dir = base_env, log_dir
+        self.started: list[CeleryProcess] = []
+
+    def __call__(self, role: str, broker: Broker, env: dict[str, str] | None = None) -> CeleryProcess:
+        return self.all([role], broker, env)[0]
+
+    def all(self, roles: list[str], broker: Broker, env: dict[str, str] | None = None) -> list[CeleryProcess]:
+        """Launch every process first, then wait until each is up: their startups (seconds of imports each on a
+        busy machine) overlap instead of adding up."""
+        handles = [self._launch(role, broker, env) for role in roles]
+        for handle in handles:
+            handle.wait_for_log(_READY[handle.role])
+        return handles
+
+    def _launch(self, role: str, broker: Broker, env: dict[str, str] | None) -> CeleryProcess:
+        args = {
+            "worker": ["worker", "--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+            "beat": ["beat", "--max-interval", "1", "--loglevel", "INFO"],
+        }[role]
+        log_path = self.log_dir / f"celery-{role}-{len(self.started)}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [str(CELERY), "-A", "portal", *args],
+                cwd=ROOT,
+                env={**self.base_env, **broker.env, **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a process group of its own: the teardown kills it with its children
+            )
+        handle = CeleryProcess(role, process, log_path)
+        self.started.append(handle)
+        return handle
+
+
 @pytest.fixture
-def start_celery(transactional_db: None, settings: Any, tmp_path: Path) -> Iterator[Callable[..., CeleryProcess]]:
-    started: list[CeleryProcess] = []
+def start_celery(transactional_db: None, settings: Any, tmp_path: Path) -> Iterator[CeleryStarter]:
     base_env = {k: v for k, v in os.environ.items() if k not in {"CACHE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
     base_env.update(
         {
@@ -165,37 +213,21 @@ def start_celery(transactional_db: None, settings: Any, tmp_path: Path) -> Itera
             "TIMESERIES_BACKEND": "sql",
         }
     )
-
-    def _start(role: str, broker: Broker, env: dict[str, str] | None = None) -> CeleryProcess:
-        args = {
-            "worker": ["worker", "--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
-            "beat": ["beat", "--max-interval", "1", "--loglevel", "INFO"],
-        }[role]
-        log_path = tmp_path / f"celery-{role}-{len(started)}.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [str(CELERY), "-A", "portal", *args],
-                cwd=ROOT,
-                env={**base_env, **broker.env, **(env or {})},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        handle = CeleryProcess(role, process, log_path)
-        started.append(handle)
-        handle.wait_for_log(_READY[role])
-        return handle
-
-    yield _start
-    # Before transactional_db flushes: no open connections left behind. All at once: each warm shutdown takes
-    # seconds, and one after another they added up to 15 s or more for a test with two workers and two beats.
-    stop_processes([handle.process for handle in reversed(started)], timeout=WARM_SHUTDOWN_SECONDS)
+    starter = CeleryStarter(base_env, tmp_path)
+    yield starter
+    # Before transactional_db flushes: no open connections left behind. The test is over, so each process is
+    # killed with its pool children (its own process group) instead of shut down warm: a warm shutdown takes 3 to
+    # 8 s (the consumer's 2 s drain, then the pool's and the timer's joins), which added up to a minute of the
+    # suite. A killed process's connections close with it; PostgreSQL ends their sessions before the flush.
+    for handle in starter.started:
+        handle.kill()
 
 
 @pytest.fixture
-def celery_worker(start_celery: Callable[..., CeleryProcess], celery_broker: Broker) -> CeleryProcess:
+def celery_worker(start_celery: CeleryStarter, celery_broker: Broker) -> CeleryProcess:
     return start_celery("worker", celery_broker)
 
 
 @pytest.fixture
-def celery_beat(start_celery: Callable[..., CeleryProcess], celery_broker: Broker) -> CeleryProcess:
+def celery_beat(start_celery: CeleryStarter, celery_broker: Broker) -> CeleryProcess:
     return start_celery("beat", celery_broker)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -17,6 +18,22 @@ from devices.models import Device
 pytest_plugins = ["tests.fixtures_servers", "tests.celery_fixtures"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # deploy.sh's first run builds a fresh virtualenv (pip: tens of seconds): when its test is selected, start it
+    # now in the background, so it overlaps the tests before it (tests/portal/test_deploy.py, FirstDeploy).
+    if any("first_deploy" in getattr(item, "fixturenames", ()) for item in session.items):
+        from tests.portal.test_deploy import start_first_deploy
+
+        start_first_deploy()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # A run that stopped before the deploy test (-x, Ctrl-C) still drops the first deploy's database.
+    test_deploy = sys.modules.get("tests.portal.test_deploy")
+    if test_deploy is not None:
+        test_deploy.close_first_deploy()
 
 
 def require_server(available: bool, reason: str) -> None:

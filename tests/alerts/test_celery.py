@@ -18,7 +18,7 @@ from alerts.models import AlertEvent, AlertRule
 from devices.models import Device
 from notifications.models import Notification, WebhookEndpoint
 from portal.periodic_tasks import periodic_tasks_sync
-from tests.celery_fixtures import Broker, CeleryProcess
+from tests.celery_fixtures import Broker, CeleryProcess, CeleryStarter
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 
@@ -38,7 +38,7 @@ def _wait_for(condition: Callable[[], bool], timeout: float, what: str, *logs: C
 
 
 def test_two_beats_two_workers_each_message_exactly_once(
-    org: Any, make_devices: Any, celery_producer: Broker, start_celery: Callable[..., CeleryProcess],
+    org: Any, make_devices: Any, celery_producer: Broker, start_celery: CeleryStarter,
     smtp_server: Any, receiver: Any,
 ) -> None:  # fmt: skip
     made = make_devices(20, seen=timezone.now())
@@ -62,7 +62,7 @@ def test_two_beats_two_workers_each_message_exactly_once(
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_server.port),
     }
-    processes = [start_celery(role, celery_producer, env=env) for role in ("worker", "worker", "beat", "beat")]
+    processes = start_celery.all(["worker", "worker", "beat", "beat"], celery_producer, env=env)
     _wait_for(lambda: len(smtp_server.messages) >= 1, 60, "the firing email", *processes)
     _wait_for(lambda: len(receiver.requests) >= 1, 30, "the firing webhook", *processes)
     time.sleep(6)  # a dozen more evaluations from each beat: nothing more may be sent

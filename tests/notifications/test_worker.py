@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
 
 from accounts.models import Organization
 from notifications.models import Delivery, WebhookEndpoint
 from portal.periodic_tasks import periodic_tasks_sync
-from tests.celery_fixtures import Broker, CeleryProcess
+from tests.celery_fixtures import Broker, CeleryStarter
 from tests.notifications.helpers import send
 from tests.notify_servers import Reply, WebhookReceiver
 
@@ -18,13 +17,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_worker_delivers_and_beat_sweep_retries(
-    celery_producer: Broker, start_celery: Callable[..., CeleryProcess], receiver: WebhookReceiver, org: Organization
+    celery_producer: Broker, start_celery: CeleryStarter, receiver: WebhookReceiver, org: Organization
 ) -> None:
     # A one-second sweep and a one-second first retry, so the test need not wait 5 s twice.
     periodic_tasks_sync(definitions={"notifications-deliver-due": {"task": "notifications.deliver_due", "schedule": 1}})
     env = {"NOTIFY_RETRY_DELAYS": "1", "SCRAPE_ALLOW_PRIVATE": "1"}
-    worker = start_celery("worker", celery_producer, env=env)
-    beat = start_celery("beat", celery_producer, env=env)
+    worker, beat = start_celery.all(["worker", "beat"], celery_producer, env=env)
     receiver.replies = [Reply(500)]
 
     send(org, webhook_urls=[receiver.url])  # commits: deliver.delay runs on_commit

@@ -10,7 +10,7 @@ import pytest
 from django_celery_beat.models import PeriodicTask
 
 from portal.periodic_tasks import periodic_tasks_sync
-from tests.celery_fixtures import Broker, CeleryProcess
+from tests.celery_fixtures import Broker, CeleryProcess, CeleryStarter
 from timeseries import Point
 from timeseries.models import DataPoint
 from timeseries.sql import SqlStore
@@ -30,7 +30,7 @@ def _wait_for(condition: Callable[[], bool], timeout: float, what: str, *logs: C
 
 
 def test_beat_enqueues_retention_and_a_worker_prunes_the_store(
-    celery_producer: Broker, start_celery: Callable[..., CeleryProcess], client: Any, settings: Any
+    celery_producer: Broker, start_celery: CeleryStarter, client: Any, settings: Any
 ) -> None:
     now = time.time_ns()
     old = [Point("cpu", {"host": "a"}, {"v": 1.0}, now - 31 * DAY - i) for i in range(4)]
@@ -40,8 +40,7 @@ def test_beat_enqueues_retention_and_a_worker_prunes_the_store(
     # Every second instead of daily, so the test need not wait for 03:17.
     periodic_tasks_sync(definitions={"timeseries-retention": {"task": "timeseries.prune_timeseries", "schedule": 1}})
 
-    worker = start_celery("worker", celery_producer)
-    beat = start_celery("beat", celery_producer)
+    worker, beat = start_celery.all(["worker", "beat"], celery_producer)
 
     _wait_for(lambda: DataPoint.objects.count() == 3, 90, "the worker to prune the 4 old points", worker, beat)
     assert sorted(DataPoint.objects.values_list("time_ns", flat=True)) == sorted(p.time_ns for p in kept)

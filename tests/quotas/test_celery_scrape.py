@@ -11,7 +11,7 @@ import pytest
 from notifications.models import Notification
 from portal.periodic_tasks import periodic_tasks_sync
 from quotas.models import GatewayService, Quota, ScrapeTarget, UsagePeriod
-from tests.celery_fixtures import Broker, CeleryProcess
+from tests.celery_fixtures import Broker, CeleryProcess, CeleryStarter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,7 +33,7 @@ def _wait_for(condition: Callable[[], bool], timeout: float, what: str, *logs: C
 
 def test_beat_and_worker_scrape_evaluate_and_send_one_email(
     celery_producer: Broker,
-    start_celery: Callable[..., CeleryProcess],
+    start_celery: CeleryStarter,
     shop: GatewayService,
     kong_node: Callable,
     make_target: Callable,
@@ -57,8 +57,7 @@ def test_beat_and_worker_scrape_evaluate_and_send_one_email(
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_server.port),
     }
-    worker = start_celery("worker", celery_producer, env=env)
-    beat = start_celery("beat", celery_producer, env=env)
+    worker, beat = start_celery.all(["worker", "beat"], celery_producer, env=env)
 
     def scraped() -> bool:
         target.refresh_from_db()

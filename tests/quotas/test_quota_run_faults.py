@@ -24,7 +24,7 @@ from portal.periodic_tasks import periodic_tasks_sync
 from quotas.models import GatewayService, Quota, UsagePeriod
 from quotas.scraping import scrape_target
 from quotas.simulator import KongNode
-from tests.celery_fixtures import Broker, CeleryProcess
+from tests.celery_fixtures import Broker, CeleryProcess, CeleryStarter
 from tests.notify_servers import SmtpSink, WebhookReceiver
 from tests.proxy import TcpProxy
 from tests.quotas.faults import stored_bytes, wait_for
@@ -154,23 +154,24 @@ def _assert_once(traffic: Traffic, services: list[GatewayService], smtp: SmtpSin
             assert all(t <= percent for t in notified), (service.name, percent, notified)
 
 
-# Two 60 s custom periods per service in RUN_SECONDS: the quotas are created FIRST_PERIOD_LEFT seconds before
-# their first period ends, and 2.5 % a second takes each period past 100 % in 40 s.
-RUN_SECONDS = 85
-FIRST_PERIOD_LEFT = 42
+# Two 60 s custom periods (the shortest a quota may have) per service in RUN_SECONDS: the quotas are created
+# FIRST_PERIOD_LEFT seconds before their first period ends, and 5 % a second takes each period past 100 % in 20 s
+# (110 % in the first, 115 % in the second). The crossings are as many as at a slower rate, only closer together.
+RUN_SECONDS = 45
+FIRST_PERIOD_LEFT = 22
 
 
 def test_two_beats_notify_every_crossing_of_two_periods_exactly_once(
     redis_broker: Broker,
-    start_celery: Callable[..., CeleryProcess],
+    start_celery: CeleryStarter,
     org: Any,
     kong_node: Callable,
     make_target: Callable,
     smtp_server: SmtpSink,
     hooks: WebhookReceiver,
 ) -> None:
-    """Two django-celery-beat processes and two workers, both beats ticking every second, for RUN_SECONDS (85 s;
-    the test takes ~1.7 min).
+    """Two django-celery-beat processes and two workers, both beats ticking every second, for RUN_SECONDS (45 s;
+    the test takes ~1 min).
 
     Six services, each with a 60 s custom-period quota that its traffic crosses 80, 90 and 100 % of in each of
     its two periods (a rollover between them): 36 crossings (the issue's 3 minutes with three services had 27),
@@ -188,11 +189,11 @@ def test_two_beats_notify_every_crossing_of_two_periods_exactly_once(
     )
     periodic_tasks_sync(definitions=EVERY_SECOND)
     env = _env(smtp_server)
-    processes = [start_celery(role, redis_broker, env=env) for role in ("worker", "worker", "beat", "beat")]
+    processes = start_celery.all(["worker", "worker", "beat", "beat"], redis_broker, env=env)
     # A custom period runs from the quota's creation: as if created (60 - FIRST_PERIOD_LEFT) s before the traffic.
     created = timezone.now() - timedelta(seconds=60 - FIRST_PERIOD_LEFT)
     Quota.objects.filter(service__in=services).update(created_at=created)
-    traffic = Traffic(node, [s.kong_service for s in services], step=625, every=0.5).start()  # 2.5 % a second
+    traffic = Traffic(node, [s.kong_service for s in services], step=1_250, every=0.5).start()  # 5 % a second
     time.sleep(RUN_SECONDS)
     traffic.stop()
     wait_for(lambda: _counted_everything(traffic, services), 60, "the last bytes to be counted", *processes)
@@ -206,7 +207,7 @@ def test_two_beats_notify_every_crossing_of_two_periods_exactly_once(
 
 
 def test_broker_cut_and_redis_restarted_during_a_quota_run_lose_and_double_nothing(
-    start_celery: Callable[..., CeleryProcess],
+    start_celery: CeleryStarter,
     org: Any,
     kong_node: Callable,
     make_target: Callable,
@@ -233,7 +234,7 @@ def test_broker_cut_and_redis_restarted_during_a_quota_run_lose_and_double_nothi
             org, kong_node, make_target, ["svc-r"], period="daily", limit_bytes=100_000, webhook_url=hooks.url
         )
         periodic_tasks_sync(definitions=EVERY_SECOND)
-        processes += [start_celery(role, broker, env=_env(smtp_server)) for role in ("worker", "beat")]
+        processes += start_celery.all(["worker", "beat"], broker, env=_env(smtp_server))
         traffic = Traffic(node, ["svc-r"], step=1_000, every=0.25).start()  # 4 % a second: 80 % at ~20 s
         time.sleep(8)
         proxy.cut()
@@ -253,7 +254,7 @@ def test_broker_cut_and_redis_restarted_during_a_quota_run_lose_and_double_nothi
         worker_log = processes[0].log()
         assert "Connection to broker lost" in worker_log or "Cannot connect" in worker_log, worker_log[-3000:]
     finally:
-        for process in reversed(processes):  # before their broker goes away
-            process.stop()
+        for process in processes:  # before their broker goes away (the counting is over: no warm shutdown)
+            process.kill()
         proxy.close()
         redis_server.stop()

@@ -24,7 +24,7 @@ from notifications.models import Notification
 from quotas.models import GatewayService, Quota, ScrapeTarget
 from quotas.scraping import scrape_target
 from quotas.tasks import scrape_target as scrape_target_task
-from tests.celery_fixtures import Broker, CeleryProcess
+from tests.celery_fixtures import Broker, CeleryStarter
 from tests.proxy import TcpProxy
 from tests.quotas.faults import kill_pool_child, pool_children, stored_bytes, usage, wait_for
 
@@ -54,7 +54,7 @@ def _waiting_on_notification_insert() -> bool:
 
 def test_worker_killed_mid_scrape_reruns_and_counts_every_byte_once(
     celery_producer: Broker,
-    start_celery: Callable[..., CeleryProcess],
+    start_celery: CeleryStarter,
     shop: GatewayService,
     kong_node: Callable,
     make_target: Callable,
@@ -113,6 +113,3 @@ def test_worker_killed_mid_scrape_reruns_and_counts_every_byte_once(
     subjects = [m.message["Subject"] for m in smtp_server.messages]
     assert len(subjects) == 2
     assert "(90% threshold)" in subjects[0] and "(100% threshold)" in subjects[1], subjects
-    # Every task is done (both emails are in). A pool that lost two children never ends its warm shutdown (the
-    # fixture would wait its 20 s, then SIGKILL): stop it here with a short grace.
-    worker.stop(timeout=3)

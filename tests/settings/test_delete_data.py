@@ -4,7 +4,6 @@ a real InfluxDB, progress in the row and on the page, the device's points gone a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +16,7 @@ from accounts import services as accounts
 from accounts.models import AuditEntry, Membership, Organization
 from devices import services as devices
 from ingest.models import DataDeletion
-from tests.celery_fixtures import Broker, CeleryProcess
+from tests.celery_fixtures import Broker, CeleryStarter
 from timeseries import get_store
 from timeseries.models import DataPoint, Series
 
@@ -65,7 +64,7 @@ def test_delete_a_devices_data_with_a_real_worker(
     request: pytest.FixtureRequest,
     transactional_db: None,
     celery_producer: Broker,
-    start_celery: Callable[..., CeleryProcess],
+    start_celery: CeleryStarter,
     settings: Any,
 ) -> None:
     env: dict[str, str] = {}
