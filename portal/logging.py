@@ -53,12 +53,6 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
-# No record carries its caller's file, line or function (no formatter here or in gunicorn prints them): the
-# logging HOWTO's "Optimization" switch, which skips a stack walk per record. Thread and process ids stay:
-# gunicorn's own error-log format prints the process id (%(process)d), and would fail on None.
-logging._srcfile = None  # type: ignore[attr-defined]
-
-
 class JsonFormatter(OrjsonFormatter):
     """One JSON object per line: time, level, logger, message, context, extras (orjson: half the time of json)."""
 

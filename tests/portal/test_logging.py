@@ -70,13 +70,26 @@ def test_formatter_writes_what_orjson_cannot_encode():
 
 
 def test_records_still_carry_what_gunicorn_and_celery_formats_print():
-    """portal.logging turns off only the caller lookup; gunicorn's `[%(process)d]` failed on a None once."""
+    """portal.logging changes no record attribute: gunicorn's `[%(process)d]` failed once on a None."""
     import gunicorn.glogging
 
     record = logging.getLogger("beacon.test").makeRecord("beacon.test", logging.ERROR, "x.py", 1, "m", (), None)
     line = logging.Formatter(gunicorn.glogging.CONFIG_DEFAULTS["formatters"]["generic"]["format"]).format(record)
     assert f"[{os.getpid()}] [ERROR] m" in line
     assert logging.Formatter("%(processName)s %(threadName)s %(thread)d").format(record).startswith("MainProcess ")
+    logger = logging.getLogger("beacon.test.caller")
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    try:
+        logger.warning("where")  # the caller lookup (pytest's and Django's formats print file:line) still runs
+    finally:
+        logger.removeHandler(handler)
+    assert (seen[0].filename, seen[0].funcName) == (
+        "test_logging.py",
+        "test_records_still_carry_what_gunicorn_and_celery_formats_print",
+    )
 
 
 SECRET = "S3cr3t-" + "k" * 30
