@@ -80,7 +80,7 @@ def test_records_still_carry_what_gunicorn_and_celery_formats_print():
     logger = logging.getLogger("beacon.test.caller")
     seen: list[logging.LogRecord] = []
     handler = logging.Handler()
-    handler.emit = seen.append  # type: ignore[method-assign]
+    handler.emit = seen.append  # type: ignore[method-assign,assignment]
     logger.addHandler(handler)
     try:
         logger.warning("where")  # the caller lookup (pytest's and Django's formats print file:line) still runs
