@@ -8,7 +8,7 @@ so switching TIMESERIES_BACKEND never changes which data is accepted.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from timeseries.base import AGGREGATIONS, TENANT_TAG, FieldValue, Point, StoreError, TagFilter
 
@@ -71,10 +71,25 @@ def _remember(good: set[str], text: str) -> None:
     good.add(text)
 
 
+def _check_tags(tags: Mapping[str, str], index: int, good_tags: set[str]) -> None:
+    for key, tag_value in tags.items():
+        if key == TENANT_TAG:
+            raise StoreError(f"tag {TENANT_TAG!r} is reserved for the tenant", point=index)
+        if not isinstance(tag_value, str):
+            raise StoreError(f"tag {key!r} value {tag_value!r} is not a string", point=index)
+        if key not in good_tags:
+            _check_tag_text("tag key", key, index)
+            _remember(good_tags, key)
+        if tag_value not in good_tags:
+            _check_tag_text(f"tag {key!r} value", tag_value, index)
+            _remember(good_tags, tag_value)
+
+
 def validate_points(points: Sequence[Point]) -> dict[tuple[str, str], str]:
     """Raise StoreError for the first bad point; return {(measurement, field): kind} of the batch."""
     kinds: dict[tuple[str, str], str] = {}
     good_tags, good_names = _GOOD_TAG_TEXTS, _GOOD_NAMES
+    checked_tags: set[int] = set()  # ids of tags dicts checked in this call (alive and unchanged during it)
     isfinite = math.isfinite
     for index, point in enumerate(points):
         if point.measurement not in good_tags:
@@ -84,17 +99,9 @@ def validate_points(points: Sequence[Point]) -> dict[tuple[str, str], str]:
             raise StoreError(f"time_ns {point.time_ns!r} is not an integer", point=index)
         if not INT64_MIN < point.time_ns < INT64_MAX:
             raise StoreError(f"time_ns {point.time_ns} is outside the int64 range", point=index)
-        for key, tag_value in point.tags.items():
-            if key == TENANT_TAG:
-                raise StoreError(f"tag {TENANT_TAG!r} is reserved for the tenant", point=index)
-            if not isinstance(tag_value, str):
-                raise StoreError(f"tag {key!r} value {tag_value!r} is not a string", point=index)
-            if key not in good_tags:
-                _check_tag_text("tag key", key, index)
-                _remember(good_tags, key)
-            if tag_value not in good_tags:
-                _check_tag_text(f"tag {key!r} value", tag_value, index)
-                _remember(good_tags, tag_value)
+        if id(point.tags) not in checked_tags:  # else the same dict as an earlier point's (one series' lines)
+            _check_tags(point.tags, index, good_tags)
+            checked_tags.add(id(point.tags))
         if not point.fields:
             raise StoreError("no fields", point=index)
         measurement = point.measurement

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -179,7 +180,7 @@ def test_warm_write_with_a_new_series_or_field_takes_the_transaction() -> None:
     assert _values(store, "w") == [(NS0 + 1, 4)]
 
 
-def _kept_cursor() -> object:
+def _kept_cursor() -> Any:
     return getattr(connection.connection, "_beacon_preparing_cursor", None)
 
 
@@ -214,3 +215,24 @@ def test_remembered_names_and_series_keys_are_exact() -> None:
     assert remembered == {t: series_key(t, "cpu", {"a": "1", "b": "2"}) for t in (TENANT, "302")}
     assert remembered[TENANT] != remembered["302"]
     assert Series.objects.filter(measurement="cpu", tags={"a": "1", "b": "2"}).count() == 2
+
+
+def test_shared_tags_dicts_are_checked_and_keyed_once_and_exactly() -> None:
+    from timeseries.sql import _series_keys, series_key
+
+    shared = {"host": "a"}
+    points = [
+        Point("cpu", shared, {"v": 1.0}, NS0),
+        Point("cpu", {"host": "a"}, {"v": 2.0}, NS0 + 1),  # equal content, another dict
+        Point("cpu", shared, {"v": 3.0}, NS0 + 2),
+        Point("mem", shared, {"v": 4.0}, NS0),  # the same dict under another measurement: another series
+    ]
+    keys = _series_keys(TENANT, points, {})
+    assert keys[0] == keys[1] == keys[2] == series_key(TENANT, "cpu", {"host": "a"})
+    assert keys[3] == series_key(TENANT, "mem", {"host": "a"}) != keys[0]
+    store = SqlStore()
+    bad = [Point("cpu", shared, {"v": 1.0}, NS0), Point("cpu", {"beacon_tenant": "x"}, {"v": 1.0}, NS0), points[2]]
+    with pytest.raises(StoreError, match="reserved for the tenant") as refused:
+        store.write(tenant=TENANT, points=bad)  # a second dict is checked, though the first was fine
+    assert refused.value.point == 1
+    assert _values(store, "v") == []
