@@ -1,5 +1,8 @@
 """A kept, preparing psycopg cursor per PostgreSQL connection, for the hot one-statement writes.
 
+`with prepared_cursor() as cursor:` is used like `with connection.cursor() as cursor:`; on SQLite (the
+embedded demo) it is that plain cursor.
+
 Creating a psycopg cursor costs about as much CPU as a small push's INSERT itself, and Django makes one per
 `connection.cursor()`; a statement sent with `prepare=True` is parsed and planned once per connection, not
 per request. Django turns psycopg's automatic preparing off (for transaction-mode poolers; PgBouncer >= 1.21
@@ -9,6 +12,8 @@ is the kept cursor; a new connection (recycled, after an outage) gets its own. d
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection
@@ -34,7 +39,12 @@ def _kept_cursor() -> Any:
     return kept
 
 
-def prepared_cursor() -> Any:
-    """This connection's kept cursor, wrapped by Django like any of its cursors (query log, execute wrappers,
-    error translation). Not to be closed (no `with`): the next statement reuses it. PostgreSQL only."""
-    return connection._prepare_cursor(_kept_cursor())  # type: ignore[attr-defined]
+@contextmanager
+def prepared_cursor() -> Iterator[Any]:
+    """On PostgreSQL this connection's kept cursor, wrapped by Django like any of its cursors (query log,
+    execute wrappers, error translation) and left open for the next statement; elsewhere a plain cursor."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    yield connection._prepare_cursor(_kept_cursor())  # type: ignore[attr-defined]

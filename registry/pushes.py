@@ -108,9 +108,9 @@ def _push_known_names(organization_id: int, types: dict[str, str], values: str, 
         f"up AS (INSERT INTO {sql.GROUPS} ({_COLUMNS}) SELECT {values} WHERE (SELECT n FROM ok) = %s {upsert} "
         f"RETURNING 1) SELECT count(*){commit} FROM up"
     )
-    cursor = prepared_cursor()  # prepared once per connection (the statement's text is fixed)
-    cursor.execute(statement, [_dumps(types), organization_id, *params, len(types)])
-    return bool(cursor.fetchone()[0])
+    with prepared_cursor() as cursor:  # prepared once per connection (the statement's text is fixed)
+        cursor.execute(statement, [_dumps(types), organization_id, *params, len(types)])
+        return bool(cursor.fetchone()[0])
 
 
 def group_record_failure(*, organization: Organization, grouping: dict[str, str]) -> None:

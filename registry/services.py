@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey, Organization
@@ -131,14 +131,9 @@ def _update(
     stamp = sql.ts(now)
     api_key_id = api_key.id if api_key is not None else None
     values = [params[0], stamp, api_key_id, stamp, organization.id, name, labels_key(labels), stamp, *params[1:]]
-    if sql.is_postgres():  # prepared once per connection, on its kept cursor (an inc is this one statement)
-        cursor = prepared_cursor()
+    with prepared_cursor() as cursor:  # an inc is this one statement: prepared once per connection
         cursor.execute(statement, values)
         row = cursor.fetchone()
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(statement, values)
-            row = cursor.fetchone()
     return None if row is None else float(row[0])
 
 

@@ -40,12 +40,11 @@ def check_labels(labels: Mapping[str, str], limits: Limits, *, where: str, known
     if len(labels) > limits.max_labels:
         raise InvalidRequest(f"{where}: {len(labels)} labels; the limit is {limits.max_labels} (REGISTRY_MAX_LABELS)")
     for name, value in labels.items():
-        if known is not None and name in known:
-            pass
-        elif not isinstance(name, str) or not LABEL_NAME.match(name) or name.startswith("__") or len(name) > 200:
-            raise InvalidRequest(f"{where}: improper label name {str(name)[:80]!r}")
-        elif known is not None:
-            known.add(name)
+        if known is None or name not in known:
+            if not isinstance(name, str) or not LABEL_NAME.match(name) or name.startswith("__") or len(name) > 200:
+                raise InvalidRequest(f"{where}: improper label name {str(name)[:80]!r}")
+            if known is not None:
+                known.add(name)
         if not isinstance(value, str):
             raise InvalidRequest(f"{where}: label {name!r} must be a string")
         if len(value) > limits.max_label_value:

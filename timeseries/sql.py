@@ -42,6 +42,7 @@ from timeseries.base import (
     StoreUnavailable,
     TagFilter,
 )
+from timeseries.memo import remember
 from timeseries.models import FieldType, Series
 from timeseries.sql_joined import matching_tag_values, query_grouped
 from timeseries.sql_write import COLUMN, POINTS, GroupCommit, Rows, copy_new_points, rows_by_key, upsert_rows
@@ -52,7 +53,6 @@ from timeseries.window import WindowAggregates, sql_window_aggregates
 # for a single push the temp-table TRUNCATE and COPY round trips cost more than the rows (docs/benchmarks.md).
 SMALL_WRITE_ROWS = 100
 _LATEST_CHUNK = 400  # (series, field) pairs per newest-point query: 800 parameters, far below either database's cap
-_MEMO_MAX = 100_000  # entries per memo; cleared when full (a refill costs one query per series / field)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -68,8 +68,6 @@ def _series_keys(tenant: str, points: Sequence[Point], memo: KeyMemo | None = No
     """Each point's series key; `memo` (the store's, per process) skips the JSON and SHA-256 of a series seen
     before (a pure function of its text, so it may be remembered; a sixth of a small push's store write)."""
     memo = {} if memo is None else memo
-    if len(memo) > _MEMO_MAX:
-        memo.clear()
     keys = []
     # The line-protocol parser gives every line of a series the same tags dict: within this call (the points,
     # and so their dicts, alive and unchanged) its identity names the series without sorting its tags again.
@@ -81,7 +79,8 @@ def _series_keys(tenant: str, points: Sequence[Point], memo: KeyMemo | None = No
             cheap = (tenant, point.measurement, tuple(sorted(point.tags.items())))
             key = memo.get(cheap)
             if key is None:
-                key = memo[cheap] = series_key(tenant, point.measurement, point.tags)
+                key = series_key(tenant, point.measurement, point.tags)
+                remember(memo, {cheap: key})
             by_identity[identity] = key
         keys.append(key)
     return keys
@@ -208,7 +207,7 @@ class SqlStore:
             if new is not None and new != kind:
                 raise StoreError(type_conflict_message(measurement, field, new, kind))
         learned = {(tenant, m, f): k for m, f, k in stored}
-        transaction.on_commit(lambda: _remember(self._kinds, learned))
+        transaction.on_commit(lambda: remember(self._kinds, learned))
 
     def _series_ids_for(self, tenant: str, points: Sequence[Point], keys: list[str]) -> dict[str, int]:
         memo = self._series_ids
@@ -231,7 +230,7 @@ class SqlStore:
             learned.update(
                 Series.objects.filter(key_hash__in=[s.key_hash for s in missing]).values_list("key_hash", "id")
             )
-        transaction.on_commit(lambda: _remember(memo, learned))
+        transaction.on_commit(lambda: remember(memo, learned))
         found.update(learned)
         return found
 
@@ -477,12 +476,6 @@ def _latest_points(pairs: Sequence[tuple[int, str, str]]) -> list[tuple[int, Fie
                 (sid, FieldLatest(name=field, kind=kind, time_ns=int(time_ns), value=_convert(value, kind, "last")))
             )
     return found
-
-
-def _remember(memo: dict[Any, Any], learned: Mapping[Any, Any]) -> None:
-    if len(memo) + len(learned) > _MEMO_MAX:
-        memo.clear()  # crude but bounded
-    memo.update(learned)
 
 
 def _convert(value: Any, kind: str, agg: str) -> FieldValue:

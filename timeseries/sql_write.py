@@ -72,16 +72,15 @@ def staged_upsert(raw: Any, rows: dict[tuple[int, str, int], tuple[Any, ...]], n
 def upsert_rows(rows: Rows, *, small: bool) -> None:
     """Insert or overwrite `rows` ({(series, field, time): row}) on the current connection."""
     names, upsert = VALUE_COLUMNS, UPSERT
-    if small and connection.vendor == "postgresql":
+    if small:
         # One statement, one round trip; rows are already unique per key, as ON CONFLICT DO UPDATE needs.
-        # Server-side binding, prepared once per connection and row count (a push repeats the same few
-        # shapes): no client-side quoting, no parse/plan per push.
-        prepared_cursor().execute(values_upsert(len(rows)), [value for row in rows.values() for value in row])
+        # On Postgres server-side binding, prepared once per connection and row count (a push repeats the same
+        # few shapes): no client-side quoting, no parse/plan per push.
+        with prepared_cursor() as cursor:
+            cursor.execute(values_upsert(len(rows)), [value for row in rows.values() for value in row])
         return
     with connection.cursor() as cursor:
-        if small:
-            cursor.execute(values_upsert(len(rows)), [value for row in rows.values() for value in row])
-        elif connection.vendor == "postgresql":
+        if connection.vendor == "postgresql":
             # Binary COPY into a per-connection temp table, then one set-based upsert: measured ~2x
             # faster than INSERT ... unnest(arrays) with Django's client-side parameter binding.
             with connection.wrap_database_errors:

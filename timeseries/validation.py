@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from timeseries.base import AGGREGATIONS, TENANT_TAG, FieldValue, Point, StoreError, TagFilter
+from timeseries.memo import remember
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -59,19 +60,12 @@ def _check_tag_text(what: str, text: str, index: int) -> None:
 
 # Texts (measurement, tag key or value; field names) that passed their check, per process: a fleet pushes the
 # same few names forever, and re-checking them was a sixth of a small push's store write. Pure functions of
-# the text, so remembering is safe; cleared when full.
-_GOOD_TAG_TEXTS: set[str] = set()
-_GOOD_NAMES: set[str] = set()
-_GOOD_MAX = 100_000
+# the text, so remembering is safe (timeseries/memo.py).
+_GOOD_TAG_TEXTS: dict[str, bool] = {}
+_GOOD_NAMES: dict[str, bool] = {}
 
 
-def _remember(good: set[str], text: str) -> None:
-    if len(good) >= _GOOD_MAX:
-        good.clear()
-    good.add(text)
-
-
-def _check_tags(tags: Mapping[str, str], index: int, good_tags: set[str]) -> None:
+def _check_tags(tags: Mapping[str, str], index: int, good_tags: dict[str, bool]) -> None:
     for key, tag_value in tags.items():
         if key == TENANT_TAG:
             raise StoreError(f"tag {TENANT_TAG!r} is reserved for the tenant", point=index)
@@ -79,10 +73,10 @@ def _check_tags(tags: Mapping[str, str], index: int, good_tags: set[str]) -> Non
             raise StoreError(f"tag {key!r} value {tag_value!r} is not a string", point=index)
         if key not in good_tags:
             _check_tag_text("tag key", key, index)
-            _remember(good_tags, key)
+            remember(good_tags, {key: True})
         if tag_value not in good_tags:
             _check_tag_text(f"tag {key!r} value", tag_value, index)
-            _remember(good_tags, tag_value)
+            remember(good_tags, {tag_value: True})
 
 
 def validate_points(points: Sequence[Point]) -> dict[tuple[str, str], str]:
@@ -94,7 +88,7 @@ def validate_points(points: Sequence[Point]) -> dict[tuple[str, str], str]:
     for index, point in enumerate(points):
         if point.measurement not in good_tags:
             _check_tag_text("measurement", point.measurement, index)
-            _remember(good_tags, point.measurement)
+            remember(good_tags, {point.measurement: True})
         if not isinstance(point.time_ns, int) or isinstance(point.time_ns, bool):
             raise StoreError(f"time_ns {point.time_ns!r} is not an integer", point=index)
         if not INT64_MIN < point.time_ns < INT64_MAX:
@@ -108,7 +102,7 @@ def validate_points(points: Sequence[Point]) -> dict[tuple[str, str], str]:
         for name, value in point.fields.items():
             if name not in good_names:
                 _check_name("field name", name, index)
-                _remember(good_names, name)
+                remember(good_names, {name: True})
             if type(value) is float and isfinite(value):
                 # The common case in one test; the kind is checked against the batch only when it changes.
                 if kinds.get((measurement, name)) != "float":
