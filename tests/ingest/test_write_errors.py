@@ -280,3 +280,11 @@ def test_json_non_string_tag_values_are_refused_not_stored_as_text(
 @pytest.mark.parametrize("declared", ["-1", "12abc"])
 def test_invalid_content_length_is_400(api: APIClient, declared: str) -> None:
     check(lp(api, GOOD, CONTENT_LENGTH=declared), 400, "invalid", f"invalid Content-Length {declared!r}")
+
+
+def test_writes_answer_whatever_the_client_accepts(api: APIClient) -> None:
+    """No 406: a write answers 204 or a JSON error to any Accept (its answers have one shape)."""
+    check(lp(api, "m,device=d v= 1", HTTP_ACCEPT="text/html"), 400, "invalid", "line 1", line=1)
+    assert_nothing_written()
+    assert lp(api, GOOD, HTTP_ACCEPT="text/html").status_code == 204
+    assert list(DataPoint.objects.values_list("field", "value_float")) == [("v", 1.0)]
